@@ -1,0 +1,37 @@
+// Output layers and their losses, one matched pair per task, and the output error dZ[L] = A[L] - Y.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "mlp/matrix.hpp"
+
+namespace mlp {
+
+// binary: 1 sigmoid unit + binary cross-entropy; multiclass: k softmax units + categorical
+// cross-entropy; regression: k identity units + squared error (1/2m) Σ ‖a - y‖².
+enum class Task { binary, multiclass, regression };
+
+Task parse_task(std::string_view name, std::string_view option = "--task");
+std::string to_string(Task task);
+
+// A[L] = g[L](Z[L]) for the task: sigmoid, softmax over each column (max subtracted first), or
+// the identity. Z and A are (n[L], m).
+template <typename T>
+void output_forward(Task task, MatrixView<const T> Z, MatrixView<T> A);
+
+// The loss J, mean over the m columns, computed from the logits Z[L] so that it never takes
+// log(0): binary  max(z,0) - z y + log(1 + e^-|z|);  multiclass  Σ_i y_i (logsumexp(z) - z_i);
+// regression  (1/2) ‖z - y‖².  Accumulated in double.
+template <typename T>
+double loss(Task task, MatrixView<const T> Z, MatrixView<const T> Y);
+
+// dZ[L] = A[L] - Y: the derivative of J·m with respect to Z[L] for each matched pair above.
+template <typename T>
+void output_error(MatrixView<const T> A, MatrixView<const T> Y, MatrixView<T> dZ);
+
+// The predicted class of one column of A[L]: argmax for multiclass, [a > 0.5] for binary.
+template <typename T>
+int predicted_class(Task task, const T* a, int units);
+
+}  // namespace mlp

@@ -1,0 +1,94 @@
+// The L-layer perceptron: parameters W[l], b[l] in one block, forward and backward propagation.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mlp/activations.hpp"
+#include "mlp/losses.hpp"
+#include "mlp/matrix.hpp"
+#include "mlp/random.hpp"
+
+namespace mlp {
+
+// What a network is: its layer sizes n[0..L], hidden activation and task.
+struct Architecture {
+  std::vector<int> sizes;                    // n[0], n[1], ..., n[L]
+  Activation hidden = Activation::relu;      // g[1..L-1]
+  Task task = Task::multiclass;              // fixes g[L] and the loss
+  int positive = 1;                          // binary: the label that counts as class 1
+  bool pixel_input = true;                   // inputs are 8-bit pixels, scaled by 1/255
+
+  int depth() const { return static_cast<int>(sizes.size()) - 1; }  // L
+  int outputs() const { return sizes.back(); }                      // n[L]
+  // The number of classes the labels index: n[L] for multiclass, 2 for binary, 0 for regression.
+  int classes() const;
+  std::size_t parameter_count() const;
+  std::string layers_string() const;  // "784-128-10"
+};
+
+// "784-128-10" -> {784, 128, 10}; throws Error naming `option` unless there are at least two
+// positive sizes.
+std::vector<int> parse_layers(std::string_view text, std::string_view option = "--layers");
+// Throws Error naming `option` if the sizes do not suit the task (binary needs n[L] = 1,
+// multiclass n[L] >= 2).
+void check_architecture(const Architecture& arch, std::string_view option = "--layers");
+
+// A fully-connected network with float or double parameters (double for gradient checks).
+// Layers are numbered l = 1..L as in MATH.md. All parameters live in one block, layer by layer,
+// W[l] (column-major) then b[l]; the gradients mirror that block exactly.
+template <typename T>
+class Network {
+ public:
+  explicit Network(Architecture arch);
+
+  const Architecture& architecture() const { return arch_; }
+  int depth() const { return arch_.depth(); }
+  int units(int l) const { return arch_.sizes[l]; }
+
+  MatrixView<T> W(int l) { return {parameters_.data() + offsets_[l], units(l), units(l - 1)}; }
+  MatrixView<const T> W(int l) const {
+    return {parameters_.data() + offsets_[l], units(l), units(l - 1)};
+  }
+  T* b(int l) { return W(l).data + W(l).size(); }
+  const T* b(int l) const { return W(l).data + W(l).size(); }
+  MatrixView<T> dW(int l) { return {gradients_.data() + offsets_[l], units(l), units(l - 1)}; }
+  T* db(int l) { return dW(l).data + dW(l).size(); }
+
+  std::span<T> parameters() { return parameters_; }
+  std::span<const T> parameters() const { return parameters_; }
+  std::span<T> gradients() { return gradients_; }
+  std::span<const T> gradients() const { return gradients_; }
+
+  // Each W[l] is drawn by what follows it: He N(0, 2/n[l-1]) when g[l] is ReLU, otherwise
+  // Xavier/Glorot N(0, 2/(n[l-1] + n[l])), the output layer included; every b[l] = 0.
+  void initialize(Rng& rng);
+
+  // Forward propagation of X (n[0], m): Z[l] = W[l] A[l-1] + b[l], A[l] = g[l](Z[l]).
+  // Returns A[L] (n[L], m), valid until the next forward(). X must stay alive until backward().
+  MatrixView<const T> forward(MatrixView<const T> X);
+  // The loss J of the last forward pass against the targets Y (n[L], m).
+  double loss(MatrixView<const T> Y) const;
+  // Backward propagation after forward(X): fills dW[l] and db[l] for every layer.
+  void backward(MatrixView<const T> Y);
+  // Z[l] and A[l] of the last forward pass, l = 1..L: to look at what the network computed.
+  MatrixView<const T> Z(int l) const { return Z_[l].view().first_cols(m_); }
+  MatrixView<const T> A(int l) const { return A_[l].view().first_cols(m_); }
+
+ private:
+  Architecture arch_;
+  std::vector<T> parameters_;
+  std::vector<T> gradients_;
+  std::vector<std::size_t> offsets_;  // offsets_[l]: where W[l] starts in the block
+
+  // What forward() keeps for backward(), for a batch of m columns.
+  int m_ = 0;
+  MatrixView<const T> X_;
+  std::vector<Matrix<T>> Z_, A_;  // Z_[l], A_[l] for l = 1..L, sized for the largest batch seen
+  Matrix<T> dZ_, dA_;             // backward's scratch: (max n[l], largest batch)
+};
+
+}  // namespace mlp

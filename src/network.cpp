@@ -1,0 +1,150 @@
+// Forward and backward propagation through the L layers, written as MATH.md writes them.
+#include "mlp/network.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+#include <cmath>
+
+#include "mlp/error.hpp"
+#include "mlp/kernels.hpp"
+
+namespace mlp {
+
+int Architecture::classes() const {
+  switch (task) {
+    case Task::binary: return 2;
+    case Task::multiclass: return outputs();
+    case Task::regression: return 0;
+  }
+  return 0;
+}
+
+std::size_t Architecture::parameter_count() const {
+  std::size_t count = 0;
+  for (int l = 1; l <= depth(); ++l) count += std::size_t(sizes[l]) * (sizes[l - 1] + 1);
+  return count;
+}
+
+std::string Architecture::layers_string() const {
+  std::string text;
+  for (int n : sizes) {
+    if (!text.empty()) text += '-';
+    text += std::to_string(n);
+  }
+  return text;
+}
+
+std::vector<int> parse_layers(std::string_view text, std::string_view option) {
+  // Wide enough for any real MLP, small enough that n[l] * n[l-1] never overflows.
+  constexpr int max_units = 1 << 20;
+  std::vector<int> sizes;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('-', start), text.size());
+    int units = 0;
+    const auto [rest, err] = std::from_chars(text.data() + start, text.data() + end, units);
+    if (err != std::errc() || rest != text.data() + end || units < 1 || units > max_units)
+      throw Error(std::string(option) + ": '" + std::string(text) +
+                  "' is not a list of layer sizes like 784-128-10 (each 1 to " +
+                  std::to_string(max_units) + ")");
+    sizes.push_back(units);
+    start = end + 1;
+  }
+  if (sizes.size() < 2)
+    throw Error(std::string(option) + ": '" + std::string(text) +
+                "' needs at least an input and an output size, like 784-10");
+  return sizes;
+}
+
+void check_architecture(const Architecture& arch, std::string_view option) {
+  if (arch.sizes.size() < 2)
+    throw Error(std::string(option) + ": a network needs at least an input and an output layer");
+  if (arch.task == Task::binary && arch.outputs() != 1)
+    throw Error(std::string(option) + ": the binary task needs 1 output unit, not " +
+                std::to_string(arch.outputs()));
+  if (arch.task == Task::multiclass && arch.outputs() < 2)
+    throw Error(std::string(option) + ": the multiclass task needs at least 2 output units");
+}
+
+template <typename T>
+Network<T>::Network(Architecture arch) : arch_(std::move(arch)), offsets_(arch_.depth() + 1) {
+  check_architecture(arch_);
+  std::size_t offset = 0;
+  for (int l = 1; l <= depth(); ++l) {
+    offsets_[l] = offset;
+    offset += std::size_t(units(l)) * units(l - 1) + units(l);
+  }
+  assert(offset == arch_.parameter_count());
+  parameters_.assign(offset, T(0));
+  gradients_.assign(offset, T(0));
+  Z_.resize(depth() + 1);
+  A_.resize(depth() + 1);
+}
+
+template <typename T>
+void Network<T>::initialize(Rng& rng) {
+  for (int l = 1; l <= depth(); ++l) {
+    const bool relu_follows = l < depth() && arch_.hidden == Activation::relu;
+    const double variance = relu_follows ? 2.0 / units(l - 1) : 2.0 / (units(l - 1) + units(l));
+    const double stddev = std::sqrt(variance);
+    MatrixView<T> w = W(l);
+    for (std::size_t i = 0; i < w.size(); ++i) w.data[i] = T(stddev * rng.normal());
+    std::fill(b(l), b(l) + units(l), T(0));
+  }
+}
+
+template <typename T>
+MatrixView<const T> Network<T>::forward(MatrixView<const T> X) {
+  if (X.rows != units(0))
+    throw Error("input has " + std::to_string(X.rows) + " features but the network expects " +
+                std::to_string(units(0)));
+  const int L = depth();
+  m_ = X.cols;
+  X_ = X;
+  for (int l = 1; l <= L; ++l) {
+    if (Z_[l].cols() < m_) Z_[l] = Matrix<T>(units(l), m_), A_[l] = Matrix<T>(units(l), m_);
+    const MatrixView<T> Z = Z_[l].view().first_cols(m_);
+    const MatrixView<T> A = A_[l].view().first_cols(m_);
+    const MatrixView<const T> A_prev = l == 1 ? X : A_[l - 1].view().first_cols(m_);
+
+    linear_forward<T>(W(l), A_prev, b(l), Z);                // Z[l] = W[l] A[l-1] + b[l]
+    if (l < L) activation_forward<T>(arch_.hidden, Z, A);    // A[l] = g(Z[l])
+    else output_forward<T>(arch_.task, Z, A);                // A[L] = sigmoid / softmax / identity
+  }
+  return A_[L].view().first_cols(m_);
+}
+
+template <typename T>
+double Network<T>::loss(MatrixView<const T> Y) const {
+  return mlp::loss<T>(arch_.task, Z_[depth()].view().first_cols(m_), Y);
+}
+
+template <typename T>
+void Network<T>::backward(MatrixView<const T> Y) {
+  const int L = depth();
+  assert(Y.rows == units(L) && Y.cols == m_);
+  const int widest = *std::max_element(arch_.sizes.begin() + 1, arch_.sizes.end());
+  if (dZ_.rows() < widest || dZ_.cols() < m_) dZ_ = Matrix<T>(widest, m_), dA_ = Matrix<T>(widest, m_);
+  const T inv_m = T(1) / T(m_);
+
+  MatrixView<T> dZ{dZ_.data(), units(L), m_};
+  output_error<T>(A_[L].view().first_cols(m_), Y, dZ);      // dZ[L] = A[L] - Y
+  for (int l = L; l >= 1; --l) {
+    const MatrixView<const T> A_prev = l == 1 ? X_ : A_[l - 1].view().first_cols(m_);
+    matmul_nt<T>(dZ, A_prev, inv_m, dW(l));                  // dW[l] = (1/m) dZ[l] A[l-1]ᵀ
+    row_sums<T>(dZ, inv_m, db(l));                           // db[l] = (1/m) Σ_columns dZ[l]
+    if (l == 1) break;                                       // dA[0] = dX is not needed
+    MatrixView<T> dA{dA_.data(), units(l - 1), m_};
+    matmul_tn<T>(W(l), dZ, dA);                              // dA[l-1] = W[l]ᵀ dZ[l]
+    activation_backward<T>(arch_.hidden, dA, Z_[l - 1].view().first_cols(m_),
+                           A_[l - 1].view().first_cols(m_), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
+    std::swap(dZ_, dA_);
+    dZ = {dZ_.data(), units(l - 1), m_};
+  }
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace mlp
