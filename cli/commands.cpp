@@ -129,6 +129,9 @@ int run_train(const TrainCommand& command) {
     net->initialize(rng);
   }
   const Architecture& arch = net->architecture();
+  // Check the data against the network before announcing anything.
+  check_fits(train_set, arch);
+  if (test_set) check_fits(*test_set, arch);
   if (arch.pixel_input != train_set.pixel_input)
     throw Error(train_set.feature_source + ": holds " + (train_set.pixel_input ? "pixels" : "float features") +
                 " but the model " + command.init + " was trained on " + (arch.pixel_input ? "pixels" : "float features"));

@@ -3,7 +3,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <new>
+#include <string>
+#include <vector>
 
 #include <mlp/error.hpp>
 
@@ -85,6 +88,11 @@ int main(int argc, char** argv) {
   gradcheck_app->add_option("--max-params", gradcheck.max_parameters, "Check a random subset beyond this many parameters")
       ->check(CLI::PositiveNumber)->capture_default_str();
 
+  const std::vector<std::string> commands = {"train", "eval", "predict", "gradcheck"};
+  if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+    std::fprintf(stderr, "mlp: unknown command '%s' (expected train, eval, predict or gradcheck)\n", argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -124,8 +124,12 @@ TrainTest read_idx_folder(const std::string& folder) {
   struct stat info {};
   if (stat(folder.c_str(), &info) != 0) throw Error(folder + ": " + std::strerror(errno));
   if (!S_ISDIR(info.st_mode)) throw Error(folder + ": not a folder; expected one with the four MNIST IDX files");
-  return {read_idx(find_file(folder, "train-images-idx3-ubyte"), find_file(folder, "train-labels-idx1-ubyte")),
-          read_idx(find_file(folder, "t10k-images-idx3-ubyte"), find_file(folder, "t10k-labels-idx1-ubyte"))};
+  // Find all four before reading any, so that a wrong folder fails fast, on the first name.
+  const std::string train_images = find_file(folder, "train-images-idx3-ubyte");
+  const std::string train_labels = find_file(folder, "train-labels-idx1-ubyte");
+  const std::string test_images = find_file(folder, "t10k-images-idx3-ubyte");
+  const std::string test_labels = find_file(folder, "t10k-labels-idx1-ubyte");
+  return {read_idx(train_images, train_labels), read_idx(test_images, test_labels)};
 }
 
 Dataset read_csv(const std::string& path, const CsvOptions& options) {

@@ -73,7 +73,7 @@ GradcheckResult gradient_check(const Architecture& arch, const GradcheckOptions&
       continue;
     }
     ++result.checked;
-    const double error = std::abs(numeric - backprop[p]) / std::max(std::abs(numeric) + std::abs(backprop[p]), 1e-8);
+    const double error = std::abs(numeric - backprop[p]) / std::max(std::abs(numeric) + std::abs(backprop[p]), 1e-6);
     if (error > result.max_relative_error || result.checked == 1) {
       result.max_relative_error = error;
       result.worst_parameter = p;

