@@ -87,9 +87,9 @@ TEST(Idx, TruncatedGzip) {
   ScratchDir dir;
   TinyIdx tiny;
   write_gzip(dir / "images.gz", tiny.images);
-  std::vector<std::uint8_t> bytes = test::read_bytes(dir / "images.gz");
-  bytes.resize(bytes.size() - 10);
-  write_bytes(dir / "images.gz", bytes);
+  const std::vector<std::uint8_t> bytes = test::read_bytes(dir / "images.gz");
+  ASSERT_GT(bytes.size(), 10u);
+  write_bytes(dir / "images.gz", std::vector<std::uint8_t>(bytes.begin(), bytes.end() - 10));
   EXPECT_NE(error_of([&] { read_idx(dir / "images.gz", ""); }).find(dir / "images.gz"), std::string::npos);
 }
 

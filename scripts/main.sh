@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds mlp, fetches the MNIST digits, trains the default
+# model (784-128-10, ReLU, softmax) and prints its test accuracy. Extra arguments go to `mlp train`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/fetch-mnist.sh data/mnist
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMLP_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j "$(nproc)"
+build/mlp train --data data/mnist --out model.safetensors "$@"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds and runs every test: the optimized build, then the same suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Installs what is missing first, and fetches the MNIST digits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/fetch-mnist.sh data/mnist
+jobs=$(nproc)
+
+echo "== release build and tests"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+ctest --preset release -j "$jobs"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+ctest --preset asan -j "$jobs"
