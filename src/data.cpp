@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -251,19 +250,16 @@ void check_fits(const Dataset& data, const Architecture& arch) {
 
 template <typename T>
 void gather_batch(const Dataset& data, std::span<const std::size_t> indices, MatrixView<T> X) {
-  // pixel/255 by table: the same value a division gives, without dividing.
-  static const std::array<T, 256> scaled = [] {
-    std::array<T, 256> table;
-    for (int p = 0; p < 256; ++p) table[p] = T(p) / T(255);
-    return table;
-  }();
   for (std::size_t j = 0; j < indices.size(); ++j) {
     const std::size_t first = indices[j] * data.features;
     T* x = X.col(static_cast<int>(j));
-    if (data.pixel_input)
-      for (int i = 0; i < data.features; ++i) x[i] = scaled[data.pixels[first + i]];
-    else
-      for (int i = 0; i < data.features; ++i) x[i] = T(data.values[first + i]);
+    if (data.pixel_input) {
+      // A true division, not a multiplication by 1/255: the value PyTorch's x.float() / 255 gives.
+      const std::uint8_t* pixels = data.pixels.data() + first;
+      for (int i = 0; i < data.features; ++i) x[i] = T(pixels[i]) / T(255);
+    } else {
+      std::copy(data.values.begin() + first, data.values.begin() + first + data.features, x);
+    }
   }
 }
 

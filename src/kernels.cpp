@@ -1,40 +1,30 @@
-// Matrix kernels of the forward and backward passes, on Eigen's matrix products.
+// Matrix kernels of the forward and backward passes, on the packed matrix product of gemm.cpp.
 #include "mlp/kernels.hpp"
 
 #include <algorithm>
 
-#include <Eigen/Core>
+#include "gemm.hpp"
 
 namespace mlp {
 
 template <typename T>
-using EigenMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
-
-template <typename T>
-static Eigen::Map<const EigenMatrix<T>> map(MatrixView<const T> M) {
-  return {M.data, M.rows, M.cols};
-}
-template <typename T>
-static Eigen::Map<EigenMatrix<T>> map(MatrixView<T> M) {
-  return {M.data, M.rows, M.cols};
-}
-
-template <typename T>
-void linear_forward(MatrixView<const T> W, MatrixView<const T> A_prev, const T* b,
-                    MatrixView<T> Z) {
-  // Start every column from b so that the product accumulates onto it: one pass over Z.
+void linear_forward(MatrixView<const T> W, MatrixView<const T> A_prev, const T* b, MatrixView<T> Z) {
+  // Start every column from b so that the product accumulates onto it.
   for (int j = 0; j < Z.cols; ++j) std::copy(b, b + Z.rows, Z.col(j));
-  map(Z).noalias() += map(W) * map(A_prev);
+  detail::gemm(false, false, Z.rows, Z.cols, W.cols, T(1), W.data, W.rows, A_prev.data, A_prev.rows, T(1), Z.data,
+               Z.rows);
 }
 
 template <typename T>
 void matmul_nt(MatrixView<const T> dZ, MatrixView<const T> A_prev, T scale, MatrixView<T> dW) {
-  map(dW).noalias() = scale * map(dZ) * map(A_prev).transpose();
+  detail::gemm(false, true, dW.rows, dW.cols, dZ.cols, scale, dZ.data, dZ.rows, A_prev.data, A_prev.rows, T(0),
+               dW.data, dW.rows);
 }
 
 template <typename T>
 void matmul_tn(MatrixView<const T> W, MatrixView<const T> dZ, MatrixView<T> dA_prev) {
-  map(dA_prev).noalias() = map(W).transpose() * map(dZ);
+  detail::gemm(true, false, dA_prev.rows, dA_prev.cols, W.rows, T(1), W.data, W.rows, dZ.data, dZ.rows, T(0),
+               dA_prev.data, dA_prev.rows);
 }
 
 template <typename T>

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <tuple>
 
 #include "mlp/kernels.hpp"
@@ -29,8 +30,10 @@ void expect_near(const Matrix<T>& actual, const Matrix<double>& expected, double
 
 // (n, k, m): rows of W, columns of W, batch columns.
 using Shape = std::tuple<int, int, int>;
-const Shape shapes[] = {{1, 1, 1}, {1, 7, 3}, {5, 1, 2}, {3, 3, 1}, {7, 13, 5}, {16, 32, 64},
-                        {17, 31, 33}, {128, 784, 64}, {10, 128, 257}, {65, 3, 129}};
+// Tiny, odd, exactly one tile (16 x 6), just past tile and block edges (MC 128, KC 256), large.
+const Shape shapes[] = {{1, 1, 1},     {1, 7, 3},      {5, 1, 2},     {3, 3, 1},      {7, 13, 5},
+                        {16, 32, 6},   {17, 31, 7},    {16, 257, 12}, {129, 300, 13}, {128, 784, 64},
+                        {10, 128, 257}, {65, 3, 129},  {300, 513, 70}};
 
 template <typename T>
 void check_all_kernels(double tolerance) {
@@ -86,7 +89,18 @@ void check_all_kernels(double tolerance) {
   }
 }
 
-TEST(Kernels, FloatMatchesReference) { check_all_kernels<float>(1e-4); }
+TEST(Kernels, FloatMatchesReferenceWithEveryMicroKernel) {
+  const MicroKernel chosen = micro_kernel();
+  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2}) {
+    if (!use_micro_kernel(kernel)) {
+      std::printf("micro-kernel %s: not supported by this CPU, not tested\n", to_string(kernel).c_str());
+      continue;
+    }
+    SCOPED_TRACE(to_string(kernel));
+    check_all_kernels<float>(1e-4);
+  }
+  use_micro_kernel(chosen);
+}
 TEST(Kernels, DoubleMatchesReference) { check_all_kernels<double>(1e-12); }
 
 TEST(Kernels, LinearForwardOnAViewOfFirstColumns) {

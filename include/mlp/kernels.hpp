@@ -1,6 +1,8 @@
 // The matrix kernels the forward and backward passes are made of; all matrices column-major.
 #pragma once
 
+#include <string>
+
 #include "mlp/matrix.hpp"
 
 namespace mlp {
@@ -22,5 +24,13 @@ void matmul_tn(MatrixView<const T> W, MatrixView<const T> dZ, MatrixView<T> dA_p
 // db = scale · Σ_columns dZ.   dZ (n, m), db (n).
 template <typename T>
 void row_sums(MatrixView<const T> dZ, T scale, T* db);
+
+// The innermost loop of the float matrix products. The fastest one the CPU supports is chosen at
+// start-up; tests and benchmarks switch between them to hold one against another.
+enum class MicroKernel { portable, avx2 };
+MicroKernel micro_kernel();
+// Returns false, and changes nothing, if the CPU lacks the instructions.
+bool use_micro_kernel(MicroKernel kernel);
+std::string to_string(MicroKernel kernel);
 
 }  // namespace mlp
