@@ -34,8 +34,9 @@ void add_data_options(CLI::App& command, DataOptions& data) {
 int main(int argc, char** argv) {
   CLI::App app{"mlp: train and run multilayer perceptrons on MNIST-style images and tabular data"};
   app.require_subcommand(1);
+  app.fallthrough();  // --threads may come after the subcommand too
   int threads = 0;
-  app.add_option("--threads", threads, "Threads for the matrix products (default: all cores)")
+  app.add_option("--threads", threads, "Threads for the matrix products (default: all cores); a run is bit-for-bit reproducible for a given count")
       ->check(CLI::Range(1, 1024));
   app.set_version_flag("--version", "mlp 0.1.0");
 

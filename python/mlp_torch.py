@@ -20,6 +20,9 @@ Model layout, for L layers (i = 0..L-1):
                         activation  hidden activation: relu | sigmoid | tanh | linear
                         task        binary | multiclass | regression
                         positive    the positive digit, binary task only, e.g. "3"
+                        input       pixels (uint8 images, scaled by 1/255) | features
+                                    (floats as they are, e.g. CSV columns); absent: pixels
+                        (mlp also writes format, epochs and seed; readers ignore them)
 
 The network is nn.Sequential(Linear, act, Linear, act, ..., Linear): no output activation
 inside it. Its output is a logit (binary), class logits (multiclass) or the prediction
@@ -57,10 +60,12 @@ __all__ = [
     "load_mnist",
     "ACTIVATIONS",
     "TASKS",
+    "INPUTS",
 ]
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "linear": nn.Identity}
 TASKS = ("binary", "multiclass", "regression")
+INPUTS = ("pixels", "features")
 
 _MAX_HEADER = 100_000_000  # the same cap as the reference safetensors reader
 
@@ -217,6 +222,7 @@ def load_model(path) -> tuple[nn.Sequential, dict[str, str]]:
     if activation not in ACTIVATIONS:
         raise bad(f"activation {activation!r} is not one of {', '.join(ACTIVATIONS)}")
     _check_task(task, sizes[-1], meta.get("positive"), bad)
+    _check_input(meta.get("input"), bad)
 
     expected = {f"layers.{i}.{p}" for i in range(len(sizes) - 1) for p in ("weight", "bias")}
     if set(tensors) != expected:
@@ -239,7 +245,8 @@ def load_model(path) -> tuple[nn.Sequential, dict[str, str]]:
     return nn.Sequential(*modules).eval(), meta
 
 
-def save_model(path, model_or_linears, activation: str, task: str, positive: int | str | None = None):
+def save_model(path, model_or_linears, activation: str, task: str, positive: int | str | None = None,
+               input: str | None = None):
     """Write a network in the mlp layout.
 
     model_or_linears is either an nn.Sequential of nn.Linear layers with `activation`
@@ -247,6 +254,8 @@ def save_model(path, model_or_linears, activation: str, task: str, positive: int
     plain sequence of nn.Linear layers. There must be no output activation: the task's
     output function (sigmoid, softmax, identity) belongs to the file's "task".
     positive (a digit 0-9) is required for task "binary" and not allowed otherwise.
+    input is "pixels" (images scaled by 1/255; what mlp assumes when it is absent) or
+    "features" (float columns of a CSV file, e.g. for `mlp train --label-column`).
     """
     path = os.fspath(path)
 
@@ -264,6 +273,7 @@ def save_model(path, model_or_linears, activation: str, task: str, positive: int
     sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
     positive = None if positive is None else str(positive)
     _check_task(task, sizes[-1], positive, bad)
+    _check_input(input, bad)
 
     tensors = {}
     for i, lin in enumerate(linears):
@@ -273,14 +283,17 @@ def save_model(path, model_or_linears, activation: str, task: str, positive: int
     meta = {"layers": "-".join(map(str, sizes)), "activation": activation, "task": task}
     if positive is not None:
         meta["positive"] = positive
+    if input is not None:
+        meta["input"] = input
     save_state(path, tensors, meta)
 
 
 def predict(model: nn.Module, task: str, x) -> torch.Tensor:
     """Apply the model and the task's output function, without gradients.
 
-    x: [m, 784] floats in [0, 1] (pixel/255). A uint8 tensor (e.g. from read_idx) is taken
-    as raw pixels and divided by 255; [m, 28, 28] is flattened to [m, 784].
+    x: [m, n0] floats: pixel/255 in [0, 1] for an "input": "pixels" model, the features as
+    they are for a "features" one. A uint8 tensor (e.g. from read_idx) is taken as raw
+    pixels and divided by 255; [m, 28, 28] is flattened to [m, 784].
     Returns binary: P(positive), shape [m]; multiclass: class probabilities [m, k]
     (softmax); regression: the raw output [m, k].
     """
@@ -370,6 +383,11 @@ def _check_task(task, n_out, positive, bad):
             raise bad(f"binary task needs positive to be a digit 0-9, got {positive!r}")
     elif positive is not None:
         raise bad(f"positive={positive!r} is only meaningful for the binary task, not {task}")
+
+
+def _check_input(input, bad):
+    if input is not None and input not in INPUTS:
+        raise bad(f"input {input!r} is not one of {', '.join(INPUTS)}")
 
 
 def _linears_of(model, activation, bad) -> list[nn.Linear]:

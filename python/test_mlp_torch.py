@@ -1,6 +1,7 @@
 """Tests for mlp_torch: safetensors round trips, header bytes, model layout, IDX reading.
 
-run: /usr/bin/python3 -m unittest discover -s python -v   (from the repository root)
+run: /usr/bin/python3 -m unittest discover -s python -v   (from the repository root),
+     or /usr/bin/python3 python/test_mlp_torch.py (as CTest does: exits 77 without torch)
 """
 import gzip
 import json
@@ -11,8 +12,14 @@ import tempfile
 import unittest
 import warnings
 
-import torch
-from torch import nn
+try:
+    import torch
+    from torch import nn
+except ImportError as e:
+    if __name__ == "__main__":  # as a CTest test: skipped (SKIP_RETURN_CODE 77), not failed
+        print(f"SKIP: PyTorch cannot be imported by {sys.executable} ({e})")
+        sys.exit(77)
+    raise
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mlp_torch  # noqa: E402
@@ -111,6 +118,21 @@ class TestModelRoundTrip(Tmp):
         self.assertEqual(meta["layers"], "784-4-2")
         with torch.no_grad():
             self.assertTrue(torch.allclose(mlp_torch.predict(loaded, "regression", x), lins[1](lins[0](x))))
+
+    def test_input_features_or_pixels(self):
+        lins = [nn.Linear(8, 3), nn.Linear(3, 1)]
+        mlp_torch.save_model(self.path(), lins, "tanh", "regression", input="features")
+        _, meta = mlp_torch.load_model(self.path())
+        self.assertEqual(meta["input"], "features")
+        mlp_torch.save_model(self.path(), lins, "tanh", "regression")  # absent: mlp assumes pixels
+        self.assertNotIn("input", mlp_torch.load_model(self.path())[1])
+        with self.assertRaises(ValueError):
+            mlp_torch.save_model(self.path("bad"), lins, "tanh", "regression", input="floats")
+        tensors, meta = mlp_torch.load_state(self.path())
+        mlp_torch.save_state(self.path("bad"), tensors, dict(meta, input="floats"))
+        with self.assertRaises(ValueError) as cm:
+            mlp_torch.load_model(self.path("bad"))
+        self.assertIn("floats", str(cm.exception))
 
     def test_save_model_rejects_mismatches(self):
         cases = [

