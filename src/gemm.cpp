@@ -152,6 +152,20 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
     return;
   }
   constexpr int MR = mlp::MR<T>, NR = mlp::NR<T>;
+  if (N < NR && !ta) {
+    // Fewer columns than a tile (one image at inference): C(:, j) += A(:, k) op(B)(k, j) along k,
+    // which the compiler vectorizes down the column; a tile would waste most of its work.
+    for (int j = 0; j < N; ++j) {
+      T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
+      for (int i = 0; i < M; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
+      for (int k = 0; k < K; ++k) {
+        const T scale = alpha * (tb ? B[j + static_cast<std::ptrdiff_t>(k) * ldb] : B[k + static_cast<std::ptrdiff_t>(j) * ldb]);
+        const T* a = A + static_cast<std::ptrdiff_t>(k) * lda;
+        for (int i = 0; i < M; ++i) c[i] += scale * a[i];
+      }
+    }
+    return;
+  }
   thread_local std::vector<T> a_block, b_block;  // only ever grown: resizing would refill them
   if (a_block.size() < std::size_t(MC) * KC) a_block.resize(std::size_t(MC) * KC);
   if (b_block.size() < std::size_t(KC) * (NC + NR)) b_block.resize(std::size_t(KC) * (NC + NR));
