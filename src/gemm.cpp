@@ -102,7 +102,9 @@ inline T element(const T* X, int ld, bool transposed, int i, int k) {
 template <int width, typename T>
 void interleave(const T* first, std::ptrdiff_t stride, std::ptrdiff_t step_k, int count, int kc, T* out) {
   if (count == width && stride == 1) {  // each step is `width` consecutive values: a plain copy
-    for (int p = 0; p < kc; ++p) std::copy(first + p * step_k, first + p * step_k + width, out + p * width);
+    for (int p = 0; p < kc; ++p)
+#pragma GCC unroll 16
+      for (int i = 0; i < width; ++i) out[p * width + i] = first[p * step_k + i];
     return;
   }
   const T* source[width];

@@ -214,6 +214,23 @@ TEST(Data, CheckFits) {
   EXPECT_THROW(check_fits(data, ten), Error);
 }
 
+template <typename T>
+void expect_every_pixel_scaled_exactly() {
+  Dataset data;
+  data.features = 256;
+  data.count = 1;
+  for (int p = 0; p < 256; ++p) data.pixels.push_back(static_cast<std::uint8_t>(p));
+  const std::size_t batch[] = {0};
+  Matrix<T> X(256, 1);
+  gather_batch<T>(data, batch, X);
+  for (int p = 0; p < 256; ++p) ASSERT_EQ(X(p, 0), T(p) / T(255)) << "pixel " << p;
+}
+
+TEST(Data, GatherGivesExactlyPixelOver255) {
+  expect_every_pixel_scaled_exactly<float>();
+  expect_every_pixel_scaled_exactly<double>();
+}
+
 TEST(Data, GatherScalesPixelsAndBuildsTargets) {
   Dataset data;
   data.features = 2;
