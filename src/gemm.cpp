@@ -142,6 +142,21 @@ void pack_b(const T* B, int ldb, bool tb, int k0, int kc, int j0, int n, T* out)
   }
 }
 
+// c = alpha A b + beta c for `rows` <= ROWS rows of A (column-major, lda) and a vector b read
+// b_step apart. With rows == ROWS the sums have a fixed size and live in registers.
+template <int ROWS, typename T>
+void column_sum(int rows, int K, const T* A, int lda, const T* b, std::ptrdiff_t b_step, T alpha, T beta, T* c) {
+  T sum[ROWS] = {};
+  if (rows == ROWS) {
+    for (int k = 0; k < K; ++k, A += lda, b += b_step)
+      for (int i = 0; i < ROWS; ++i) sum[i] += A[i] * *b;
+  } else {
+    for (int k = 0; k < K; ++k, A += lda, b += b_step)
+      for (int i = 0; i < rows; ++i) sum[i] += A[i] * *b;
+  }
+  for (int i = 0; i < rows; ++i) c[i] = alpha * sum[i] + (beta == T(0) ? T(0) : beta * c[i]);
+}
+
 template <typename T>
 void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
                  const T* B, int ldb, T beta, T* C, int ldc) {
@@ -155,16 +170,15 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
   }
   constexpr int MR = mlp::MR<T>, NR = mlp::NR<T>;
   if (N < NR && !ta) {
-    // Fewer columns than a tile (one image at inference): C(:, j) += A(:, k) op(B)(k, j) along k,
-    // which the compiler vectorizes down the column; a tile would waste most of its work.
+    // Fewer columns than a tile (one image at inference): each column of C is a sum of columns of
+    // A, taken 64 rows at a time so that the partial sums stay in registers while A streams by.
     for (int j = 0; j < N; ++j) {
+      const T* b = B + (tb ? j : static_cast<std::ptrdiff_t>(j) * ldb);
+      const std::ptrdiff_t b_step = tb ? ldb : 1;
       T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
-      for (int i = 0; i < M; ++i) c[i] = beta == T(0) ? T(0) : beta * c[i];
-      for (int k = 0; k < K; ++k) {
-        const T scale = alpha * (tb ? B[j + static_cast<std::ptrdiff_t>(k) * ldb] : B[k + static_cast<std::ptrdiff_t>(j) * ldb]);
-        const T* a = A + static_cast<std::ptrdiff_t>(k) * lda;
-        for (int i = 0; i < M; ++i) c[i] += scale * a[i];
-      }
+      int i0 = 0;
+      for (; i0 + 64 <= M; i0 += 64) column_sum<64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+      if (i0 < M) column_sum<64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
     }
     return;
   }
