@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_load.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -108,34 +110,6 @@ Unit pick_unit() {
 }
 
 std::atomic<float> sink{0};
-
-// Busy and total seconds of all CPUs from /proc/stat (steal counted busy), and our own CPU time:
-// from two samples, the share of the machine that other processes used meanwhile.
-struct CpuSample {
-  double busy = 0, total = 0, own = 0;
-};
-
-CpuSample cpu_sample() {
-  CpuSample s;
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  const double hz = double(sysconf(_SC_CLK_TCK));
-  s.busy = (user + nice + system + irq + softirq + steal) / hz;
-  s.total = s.busy + (idle + iowait) / hz;
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  s.own = double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-          1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-  return s;
-}
-
-double others_share(const CpuSample& a, const CpuSample& b) {
-  const double total = b.total - a.total;
-  if (total <= 0) return 0;
-  return std::clamp((b.busy - a.busy - (b.own - a.own)) / total, 0.0, 1.0);
-}
 
 // Runs `iterations` on each of `threads` threads, started together; returns GFLOP/s over the
 // wall time from the common start to the last thread's end.

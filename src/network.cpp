@@ -104,20 +104,19 @@ MatrixView<const T> Network<T>::forward(MatrixView<const T> X) {
   X_ = X;
   for (int l = 1; l <= L; ++l) {
     if (Z_[l].cols() < m_) Z_[l] = Matrix<T>(units(l), m_), A_[l] = Matrix<T>(units(l), m_);
-    const MatrixView<T> Z = Z_[l].view().first_cols(m_);
-    const MatrixView<T> A = A_[l].view().first_cols(m_);
-    const MatrixView<const T> A_prev = l == 1 ? X : A_[l - 1].view().first_cols(m_);
+    const MatrixView<const T> A_prev = l == 1 ? X : A(l - 1);
+    const MatrixView<T> Z_l = Z_[l].view().first_cols(m_), A_l = A_[l].view().first_cols(m_);
 
-    linear_forward<T>(W(l), A_prev, b(l), Z);                // Z[l] = W[l] A[l-1] + b[l]
-    if (l < L) activation_forward<T>(arch_.hidden, Z, A);    // A[l] = g(Z[l])
-    else output_forward<T>(arch_.task, Z, A);                // A[L] = sigmoid / softmax / identity
+    linear_forward<T>(W(l), A_prev, b(l), Z_l);                // Z[l] = W[l] A[l-1] + b[l]
+    if (l < L) activation_forward<T>(arch_.hidden, Z_l, A_l);  // A[l] = g(Z[l])
+    else output_forward<T>(arch_.task, Z_l, A_l);              // A[L] = sigmoid / softmax / identity
   }
-  return A_[L].view().first_cols(m_);
+  return A(L);
 }
 
 template <typename T>
 double Network<T>::loss(MatrixView<const T> Y) const {
-  return mlp::loss<T>(arch_.task, Z_[depth()].view().first_cols(m_), Y);
+  return mlp::loss<T>(arch_.task, Z(depth()), Y);
 }
 
 template <typename T>
@@ -129,16 +128,15 @@ void Network<T>::backward(MatrixView<const T> Y) {
   const T inv_m = T(1) / T(m_);
 
   MatrixView<T> dZ{dZ_.data(), units(L), m_};
-  output_error<T>(A_[L].view().first_cols(m_), Y, dZ);      // dZ[L] = A[L] - Y
+  output_error<T>(A(L), Y, dZ);                             // dZ[L] = A[L] - Y
   for (int l = L; l >= 1; --l) {
-    const MatrixView<const T> A_prev = l == 1 ? X_ : A_[l - 1].view().first_cols(m_);
+    const MatrixView<const T> A_prev = l == 1 ? X_ : A(l - 1);
     matmul_nt<T>(dZ, A_prev, inv_m, dW(l));                  // dW[l] = (1/m) dZ[l] A[l-1]ᵀ
     row_sums<T>(dZ, inv_m, db(l));                           // db[l] = (1/m) Σ_columns dZ[l]
     if (l == 1) break;                                       // dA[0] = dX is not needed
     MatrixView<T> dA{dA_.data(), units(l - 1), m_};
     matmul_tn<T>(W(l), dZ, dA);                              // dA[l-1] = W[l]ᵀ dZ[l]
-    activation_backward<T>(arch_.hidden, dA, Z_[l - 1].view().first_cols(m_),
-                           A_[l - 1].view().first_cols(m_), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
+    activation_backward<T>(arch_.hidden, dA, Z(l - 1), A(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
     std::swap(dZ_, dA_);
     dZ = {dZ_.data(), units(l - 1), m_};
   }
