@@ -22,9 +22,9 @@ constexpr int NC = 3072;  // a multiple of every NR
 // The tile of C one micro-kernel call computes: MR x NR, 16 x 6 floats or 8 x 6 doubles, two
 // vectors of 8 floats (or 4 doubles) tall.
 template <typename T>
-constexpr int MR = 64 / int(sizeof(T));
+constexpr int tile_rows = 64 / int(sizeof(T));
 template <typename T>
-constexpr int NR = 6;
+constexpr int tile_cols = 6;
 constexpr int max_tile = 16 * 6;
 // Columns of A up to this long are read in place (see gemm_serial).
 constexpr int direct_a_max_rows = 512;
@@ -86,9 +86,9 @@ bool cpu_has_avx2() {
 MicroKernel selected = cpu_has_avx2() ? MicroKernel::avx2 : MicroKernel::portable;
 
 MicroKernelFn<float> float_kernel() {
-  return selected == MicroKernel::avx2 ? avx2_kernel : portable_kernel<MR<float>, NR<float>, float>;
+  return selected == MicroKernel::avx2 ? avx2_kernel : portable_kernel<tile_rows<float>, tile_cols<float>, float>;
 }
-MicroKernelFn<double> double_kernel() { return portable_kernel<MR<double>, NR<double>, double>; }
+MicroKernelFn<double> double_kernel() { return portable_kernel<tile_rows<double>, tile_cols<double>, double>; }
 
 // op(X)(i, k) of a column-major X with leading dimension ld.
 template <typename T>
@@ -168,7 +168,7 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
       }
     return;
   }
-  constexpr int MR = mlp::MR<T>, NR = mlp::NR<T>;
+  constexpr int MR = tile_rows<T>, NR = tile_cols<T>;
   if (N < NR && !ta) {
     // Fewer columns than a tile (one image at inference): each column of C is a sum of columns of
     // A, taken 64 rows at a time so that the partial sums stay in registers while A streams by.
@@ -250,8 +250,8 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
   const int threads = 2.0 * M * N * K < min_parallel_flops ? 1 : omp_get_max_threads();
   // Split the columns of C between threads when there are enough, else its rows. Every element
   // of C is summed by one thread in the same order, so results do not depend on the split.
-  const bool split_columns = N >= 2 * threads * NR<T> || N >= M;
-  const int unit = split_columns ? NR<T> : MR<T>;
+  const bool split_columns = N >= 2 * threads * tile_cols<T> || N >= M;
+  const int unit = split_columns ? tile_cols<T> : tile_rows<T>;
   const int extent = split_columns ? N : M;
   const int units = (extent + unit - 1) / unit;
   if (threads == 1 || units < 2) return gemm_serial(kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
