@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 scripts/fetch-mnist.sh data/mnist
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMLP_BUILD_TESTS=OFF >/dev/null
-cmake --build build -j "$(nproc)"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" --target mlp_cli
 build/mlp train --data data/mnist --out model.safetensors "$@"

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 #include "mlp/error.hpp"
@@ -133,7 +134,12 @@ std::vector<EpochMetrics> train(Network<float>& net, const Dataset& train_set,
       gather_targets<float>(train_set, batch, arch, Yb);
 
       const MatrixView<const float> A = net.forward(Xb);
-      loss_sum += net.loss(Yb) * m;
+      const double batch_loss = net.loss(Yb);
+      if (!std::isfinite(batch_loss))  // stop before the update: the parameters stay finite
+        throw Error("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
+                    std::to_string(epoch) + ", batch " + std::to_string(first / B + 1) + " of " +
+                    std::to_string((N + B - 1) / B) + "; try a smaller --lr");
+      loss_sum += batch_loss * m;
       if (arch.classes() > 0) correct += count_correct(arch, A, train_set, batch, nullptr);
       net.backward(Yb);
       optimizer.update(net.parameters(), std::span<const float>(net.gradients()));

@@ -1,6 +1,8 @@
 // The training loop: exact steps over partial batches, reproducibility, and accuracy on digits.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "mlp/data.hpp"
 #include "mlp/error.hpp"
 #include "mlp/optimizers.hpp"
@@ -114,6 +116,24 @@ TEST(Training, RejectsDataThatDoesNotFit) {
   EXPECT_THROW(train(net, data, {}, rng), Error);
   Network<float> two(Architecture{{6, 2}});
   EXPECT_THROW(train(two, data, {}, rng), Error);  // label 2 is not a class of 2 outputs
+}
+
+TEST(Training, DivergenceStopsWithEpochAndBatchBeforeTheUpdate) {
+  const Dataset data = stripes(64, 6, 3, 1);
+  Network<float> net(Architecture{{6, 5, 3}, Activation::linear});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.learning_rate = 1e6;
+  options.batch_size = 8;
+  try {
+    train(net, data, options, rng);
+    FAIL() << "a learning rate of 1e6 should diverge";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("epoch 1, batch "), std::string::npos) << e.what();
+  }
+  for (float p : net.parameters()) ASSERT_TRUE(std::isfinite(p));
 }
 
 TEST(Training, PredictReturnsEveryColumn) {

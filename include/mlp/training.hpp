@@ -60,7 +60,8 @@ struct TrainCallbacks {
 
 // Trains `net` in place: each epoch orders the samples (shuffled from `rng` unless disabled),
 // cuts them into batches of m, and makes one forward pass, one backward pass and one gradient
-// descent step per batch. Returns the metrics of every epoch.
+// descent step per batch. Returns the metrics of every epoch. A batch whose loss is not finite
+// stops training with an Error naming the epoch and batch, before its update.
 std::vector<EpochMetrics> train(Network<float>& net, const Dataset& train_set,
                                 const TrainOptions& options, Rng& rng,
                                 const Dataset* validation_set = nullptr,
