@@ -157,6 +157,22 @@ void column_sum(int rows, int K, const T* A, int lda, const T* b, std::ptrdiff_t
   for (int i = 0; i < rows; ++i) c[i] = alpha * sum[i] + (beta == T(0) ? T(0) : beta * c[i]);
 }
 
+// C = alpha A op(B) + beta C for fewer columns than a tile (one image at inference): each column
+// of C is a sum of columns of A, taken 64 rows at a time so that the partial sums stay in
+// registers while A streams by; a tile would waste most of its work.
+template <typename T>
+void gemm_few_columns(bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb, T beta, T* C,
+                      int ldc) {
+  for (int j = 0; j < N; ++j) {
+    const T* b = B + (tb ? j : static_cast<std::ptrdiff_t>(j) * ldb);
+    const std::ptrdiff_t b_step = tb ? ldb : 1;
+    T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
+    int i0 = 0;
+    for (; i0 + 64 <= M; i0 += 64) column_sum<64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+    if (i0 < M) column_sum<64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+  }
+}
+
 template <typename T>
 void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
                  const T* B, int ldb, T beta, T* C, int ldc) {
@@ -169,19 +185,6 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
     return;
   }
   constexpr int MR = tile_rows<T>, NR = tile_cols<T>;
-  if (N < NR && !ta) {
-    // Fewer columns than a tile (one image at inference): each column of C is a sum of columns of
-    // A, taken 64 rows at a time so that the partial sums stay in registers while A streams by.
-    for (int j = 0; j < N; ++j) {
-      const T* b = B + (tb ? j : static_cast<std::ptrdiff_t>(j) * ldb);
-      const std::ptrdiff_t b_step = tb ? ldb : 1;
-      T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
-      int i0 = 0;
-      for (; i0 + 64 <= M; i0 += 64) column_sum<64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
-      if (i0 < M) column_sum<64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
-    }
-    return;
-  }
   thread_local std::vector<T> a_block, b_block;  // only ever grown: resizing would refill them
   if (a_block.size() < std::size_t(MC) * KC) a_block.resize(std::size_t(MC) * KC);
   if (b_block.size() < std::size_t(KC) * (NC + NR)) b_block.resize(std::size_t(KC) * (NC + NR));
@@ -247,6 +250,9 @@ template <typename T>
 void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
               const T* B, int ldb, T beta, T* C, int ldc) {
   if (M <= 0 || N <= 0) return;
+  // Decided on the whole product, not per thread's share, so that results never depend on the
+  // number of threads.
+  if (N < tile_cols<T> && !ta && K > 0) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   const int threads = 2.0 * M * N * K < min_parallel_flops ? 1 : omp_get_max_threads();
   // Split the columns of C between threads when there are enough, else its rows. Every element
   // of C is summed by one thread in the same order, so results do not depend on the split.

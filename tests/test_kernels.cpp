@@ -1,5 +1,8 @@
 // Each matrix kernel against a plain triple loop, on random shapes from 1x1 up, odd sizes included.
 #include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
 
 #include <cmath>
 #include <cstdio>
@@ -102,6 +105,21 @@ TEST(Kernels, FloatMatchesReferenceWithEveryMicroKernel) {
   use_micro_kernel(chosen);
 }
 TEST(Kernels, DoubleMatchesReference) { check_all_kernels<double>(1e-12); }
+
+TEST(Kernels, ResultsDoNotDependOnTheThreadCount) {
+  // Products large enough to be split between threads, by columns, by rows, or too narrow to split.
+  Rng rng(8);
+  for (const auto& [n, k, m] : {Shape{300, 300, 64}, Shape{600, 800, 8}, Shape{1000, 1000, 3}, Shape{700, 500, 13}}) {
+    const Matrix<float> W = random_matrix<float>(n, k, rng), A = random_matrix<float>(k, m, rng);
+    const Matrix<float> b = random_matrix<float>(n, 1, rng);
+    Matrix<float> one(n, m), two(n, m);
+    omp_set_num_threads(1);
+    linear_forward<float>(W, A, b.data(), one);
+    omp_set_num_threads(2);
+    linear_forward<float>(W, A, b.data(), two);
+    EXPECT_TRUE(std::equal(one.data(), one.data() + one.rows() * one.cols(), two.data())) << n << "x" << k << "x" << m;
+  }
+}
 
 TEST(Kernels, LinearForwardOnAViewOfFirstColumns) {
   // Batches smaller than their buffer are views of the first columns; the rest stays untouched.
