@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh --tests
+scripts/install-deps.sh --tests pkg-config
 scripts/fetch-mnist.sh data/mnist
 jobs=$(nproc)
 
@@ -13,6 +13,9 @@ echo "== release build and tests"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 ctest --preset release -j "$jobs"
+
+echo "== installed package: find_package(mlp) and pkg-config from another project"
+tests/consumer/run.sh build
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 cmake --preset asan >/dev/null
