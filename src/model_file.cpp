@@ -169,6 +169,11 @@ Network<float> load_model(const std::string& path) {
     }
   }
 
+  // The metadata may claim any size: hold it against the data before allocating anything for it.
+  const std::uint64_t data_size = parsed.bytes.size() - parsed.data_start;
+  if (arch.parameter_count() > data_size / 4)
+    throw Error(path + ": layers " + arch.layers_string() + " need " + std::to_string(arch.parameter_count()) +
+                " floats but the file holds " + std::to_string(data_size / 4));
   Network<float> net(arch);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
   std::vector<std::string> names;
