@@ -21,3 +21,6 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
+
+echo "== libFuzzer targets (fuzz/), 30 s each; see docs/reliability.md"
+scripts/fuzz.sh 30
