@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the optimized build, then the same suite under AddressSanitizer and
 # UndefinedBehaviorSanitizer. Installs what is missing first (PyTorch included, for the
-# cross-check in tests/torch), and fetches the MNIST digits.
+# cross-check in tests/torch), and fetches the MNIST digits. Ends with one line
+# "N passed, N failed, N skipped" over both CTest runs; any failure stops it earlier, non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --tests pkg-config
 scripts/fetch-mnist.sh data/mnist
 jobs=$(nproc)
+ctest_log=$(mktemp)
+trap 'rm -f "$ctest_log"' EXIT
 
 echo "== release build and tests"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
-ctest --preset release -j "$jobs"
+ctest --preset release -j "$jobs" | tee -a "$ctest_log"
 
 echo "== installed package: find_package(mlp) and pkg-config from another project"
 tests/consumer/run.sh build
@@ -20,7 +23,12 @@ tests/consumer/run.sh build
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
-ctest --preset asan -j "$jobs"
+ctest --preset asan -j "$jobs" | tee -a "$ctest_log"
 
 echo "== libFuzzer targets (fuzz/), 30 s each; see docs/reliability.md"
 scripts/fuzz.sh 30
+
+# Reached only if every step passed: CTest's counts of both runs.
+total=$(grep -oE "tests failed out of [0-9]+" "$ctest_log" | awk '{n += $NF} END {print n + 0}')
+skipped=$(grep -c "\*\*\*Skipped" "$ctest_log" || true)
+echo "tests: $((total - skipped)) passed, 0 failed, $skipped skipped"
