@@ -25,7 +25,6 @@ template <typename T>
 constexpr int tile_rows = 64 / int(sizeof(T));
 template <typename T>
 constexpr int tile_cols = 6;
-constexpr int max_tile = 16 * 6;
 // Columns of A up to this long are read in place (see gemm_serial).
 constexpr int direct_a_max_rows = 512;
 
@@ -89,12 +88,6 @@ MicroKernelFn<float> float_kernel() {
   return selected == MicroKernel::avx2 ? avx2_kernel : portable_kernel<tile_rows<float>, tile_cols<float>, float>;
 }
 MicroKernelFn<double> double_kernel() { return portable_kernel<tile_rows<double>, tile_cols<double>, double>; }
-
-// op(X)(i, k) of a column-major X with leading dimension ld.
-template <typename T>
-inline T element(const T* X, int ld, bool transposed, int i, int k) {
-  return transposed ? X[k + static_cast<std::ptrdiff_t>(i) * ld] : X[i + static_cast<std::ptrdiff_t>(k) * ld];
-}
 
 // The steps k0..k0+kc of `width` vectors that start `stride` apart and run `step_k` apart per k,
 // interleaved: out[p * width + i] = first[i * stride + p * step_k]; missing vectors (i >= count)
@@ -188,7 +181,7 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
   thread_local std::vector<T> a_block, b_block;  // only ever grown: resizing would refill them
   if (a_block.size() < std::size_t(MC) * KC) a_block.resize(std::size_t(MC) * KC);
   if (b_block.size() < std::size_t(KC) * (NC + NR)) b_block.resize(std::size_t(KC) * (NC + NR));
-  T tile[max_tile];
+  T tile[MR * NR];
 
   // Where op(A) is A, a full panel of MR rows is already MR consecutive values per step of k, and
   // where op(B) is B, a panel of NR columns is NR runs along k: the kernel can read them in place,
