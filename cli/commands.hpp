@@ -1,8 +1,14 @@
 // The `mlp` subcommands: their options, and the functions that run them over the library.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
+
+#include <mlp/data.hpp>
 
 namespace mlp::cli {
 
@@ -55,9 +61,23 @@ struct GradcheckCommand {
   std::size_t max_parameters = 4000;
 };
 
+// Each subcommand: its options added to `app` (stored into `command`), and the function that runs it.
+CLI::App* add_train_command(CLI::App& app, TrainCommand& command);
+CLI::App* add_eval_command(CLI::App& app, EvalCommand& command);
+CLI::App* add_predict_command(CLI::App& app, PredictCommand& command);
+CLI::App* add_gradcheck_command(CLI::App& app, GradcheckCommand& command);
 int run_train(const TrainCommand& command);
 int run_eval(const EvalCommand& command);
 int run_predict(const PredictCommand& command);
 int run_gradcheck(const GradcheckCommand& command);
+
+// Shared by the subcommands (data_options.cpp).
+void add_data_options(CLI::App& command, DataOptions& data);
+bool is_folder(const std::string& path);
+std::string data_path(const DataOptions& options);  // the folder or CSV file the options name
+CsvOptions csv_options(const std::string& label_column);
+// The training and test sets named by the data options; the test set may be absent for CSV.
+std::pair<Dataset, std::optional<Dataset>> load_data(const DataOptions& options);
+nlohmann::json optional_number(const std::optional<double>& value);
 
 }  // namespace mlp::cli
