@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "mlp/dropout.hpp"
 #include "mlp/error.hpp"
 #include "mlp/kernels.hpp"
 
@@ -80,6 +81,8 @@ Network<T>::Network(Architecture arch) : arch_(std::move(arch)), offsets_(arch_.
   gradients_.assign(offset, T(0));
   Z_.resize(depth() + 1);
   A_.resize(depth() + 1);
+  G_.resize(depth());
+  D_.resize(depth());
 }
 
 template <typename T>
@@ -96,20 +99,42 @@ void Network<T>::initialize(Rng& rng) {
 
 template <typename T>
 MatrixView<const T> Network<T>::forward(MatrixView<const T> X) {
+  return forward_pass(X, 0.0, nullptr);
+}
+
+template <typename T>
+MatrixView<const T> Network<T>::forward(MatrixView<const T> X, double dropout_rate, Rng& rng) {
+  return forward_pass(X, dropout_rate, &rng);
+}
+
+template <typename T>
+MatrixView<const T> Network<T>::forward_pass(MatrixView<const T> X, double dropout_rate, Rng* rng) {
   if (X.rows != units(0))
     throw Error("input has " + std::to_string(X.rows) + " features but the network expects " +
                 std::to_string(units(0)));
+  if (!(dropout_rate >= 0 && dropout_rate < 1))
+    throw Error("--dropout: the rate must be in [0, 1), not " + std::to_string(dropout_rate));
   const int L = depth();
   m_ = X.cols;
   X_ = X;
+  dropout_rate_ = dropout_rate;
   for (int l = 1; l <= L; ++l) {
     if (Z_[l].cols() < m_) Z_[l] = Matrix<T>(units(l), m_), A_[l] = Matrix<T>(units(l), m_);
     const MatrixView<const T> A_prev = l == 1 ? X : A(l - 1);
     const MatrixView<T> Z_l = Z_[l].view().first_cols(m_), A_l = A_[l].view().first_cols(m_);
 
     linear_forward<T>(W(l), A_prev, b(l), Z_l);                // Z[l] = W[l] A[l-1] + b[l]
-    if (l < L) activation_forward<T>(arch_.hidden, Z_l, A_l);  // A[l] = g(Z[l])
-    else output_forward<T>(arch_.task, Z_l, A_l);              // A[L] = sigmoid / softmax / identity
+    if (l == L) {
+      output_forward<T>(arch_.task, Z_l, A_l);                 // A[L] = sigmoid / softmax / identity
+    } else if (dropout_rate == 0) {
+      activation_forward<T>(arch_.hidden, Z_l, A_l);           // A[l] = g(Z[l])
+    } else {
+      if (G_[l].cols() < m_) G_[l] = Matrix<T>(units(l), m_), D_[l] = Matrix<T>(units(l), m_);
+      const MatrixView<T> G_l = G_[l].view().first_cols(m_), D_l = D_[l].view().first_cols(m_);
+      activation_forward<T>(arch_.hidden, Z_l, G_l);
+      draw_dropout_mask<T>(dropout_rate, *rng, D_l);
+      hadamard<T>(G_l, D_l, A_l);                              // A[l] = g(Z[l]) ⊙ D[l]
+    }
   }
   return A(L);
 }
@@ -136,7 +161,9 @@ void Network<T>::backward(MatrixView<const T> Y) {
     if (l == 1) break;                                       // dA[0] = dX is not needed
     MatrixView<T> dA{dA_.data(), units(l - 1), m_};
     matmul_tn<T>(W(l), dZ, dA);                              // dA[l-1] = W[l]ᵀ dZ[l]
-    activation_backward<T>(arch_.hidden, dA, Z(l - 1), A(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
+    if (dropout_rate_ > 0)
+      hadamard<T>(dA, D_[l - 1].view().first_cols(m_), dA);  // dA[l-1] ⊙= D[l-1]
+    activation_backward<T>(arch_.hidden, dA, Z(l - 1), G(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
     std::swap(dZ_, dA_);
     dZ = {dZ_.data(), units(l - 1), m_};
   }

@@ -1,8 +1,9 @@
-// The network: a 2-2-1 case computed by hand, initialization, shapes and reproducibility.
+// The network: a 2-2-1 case computed by hand, initialization, shapes, reproducibility, dropout.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "mlp/dropout.hpp"
 #include "mlp/error.hpp"
 #include "mlp/network.hpp"
 #include "mlp/optimizers.hpp"
@@ -147,6 +148,80 @@ TEST(Network, SmallerBatchAfterLargerOne) {
   net.forward(small);
   net.backward(Y);
   EXPECT_TRUE(std::equal(fresh.begin(), fresh.end(), net.gradients().begin()));
+}
+
+// Backpropagation through dropout: with the masks held fixed (the same seed before every forward
+// pass) the loss is a smooth function of the parameters, so central differences must match.
+TEST(Dropout, GradientsMatchFiniteDifferencesWithFixedMasks) {
+  for (Activation g : {Activation::relu, Activation::sigmoid, Activation::tanh}) {
+    Rng init(5);
+    Network<double> net(Architecture{{5, 7, 6, 3}, g, Task::multiclass});
+    net.initialize(init);
+    Matrix<double> X(5, 4), Y(3, 4);
+    for (int j = 0; j < 4; ++j) {
+      for (int i = 0; i < 5; ++i) X(i, j) = init.normal();
+      Y(j % 3, j) = 1;
+    }
+    const double rate = 0.4;
+    auto loss_with_masks = [&] {
+      Rng masks(11);
+      net.forward(X, rate, masks);
+      return net.loss(Y);
+    };
+    loss_with_masks();
+    net.backward(Y);
+    const std::vector<double> analytic(net.gradients().begin(), net.gradients().end());
+    double worst = 0;
+    for (std::size_t i = 0; i < analytic.size(); ++i) {
+      double& p = net.parameters()[i];
+      const double saved = p, h = 1e-5;
+      p = saved + h;
+      const double up = loss_with_masks();
+      p = saved - h;
+      const double down = loss_with_masks();
+      p = saved;
+      const double numeric = (up - down) / (2 * h);
+      // Central differences of a loss near 1 carry about 1e-11 of rounding: hence the floor.
+      worst = std::max(worst, std::abs(numeric - analytic[i]) / std::max(std::abs(numeric) + std::abs(analytic[i]), 1e-4));
+    }
+    EXPECT_LT(worst, 1e-6) << to_string(g);
+  }
+}
+
+TEST(Dropout, MasksDropTheRateAndScaleTheRest) {
+  Rng rng(1);
+  Matrix<float> D(100, 100);
+  draw_dropout_mask<float>(0.3, rng, D);
+  int dropped = 0;
+  for (int j = 0; j < 100; ++j)
+    for (int i = 0; i < 100; ++i) {
+      if (D(i, j) == 0) ++dropped;
+      else EXPECT_FLOAT_EQ(D(i, j), 1 / 0.7f);
+    }
+  EXPECT_NEAR(dropped / 10000.0, 0.3, 0.02);  // 4.4 standard deviations of a binomial(10^4, 0.3)
+}
+
+TEST(Dropout, HiddenLayersOnlyAndOffAtEvaluation) {
+  Rng init(2);
+  Network<float> net(Architecture{{6, 50, 4}});
+  net.initialize(init);
+  Matrix<float> X(6, 3);
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 6; ++i) X(i, j) = init.normal();
+  const MatrixView<const float> plain = net.forward(X);
+  const std::vector<float> evaluation(plain.data, plain.data + plain.size());
+  Rng masks(3);
+  net.forward(X, 0.5, masks);
+  int zeros = 0;
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 50; ++i) zeros += net.A(1)(i, j) == 0 && net.Z(1)(i, j) > 0;
+  EXPECT_GT(zeros, 0);  // units with a positive Z[1] silenced by the mask
+  double column_sum = 0;
+  for (int i = 0; i < 4; ++i) column_sum += net.A(2)(i, 0);
+  EXPECT_NEAR(column_sum, 1.0, 1e-6);  // the softmax output itself is never dropped
+  const MatrixView<const float> again = net.forward(X);
+  EXPECT_TRUE(std::equal(evaluation.begin(), evaluation.end(), again.data));
+  EXPECT_THROW(net.forward(X, 1.0, masks), Error);
 }
 
 }  // namespace

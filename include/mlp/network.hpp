@@ -70,6 +70,9 @@ class Network {
   // Forward propagation of X (n[0], m): Z[l] = W[l] A[l-1] + b[l], A[l] = g[l](Z[l]).
   // Returns A[L] (n[L], m), valid until the next forward(). X must stay alive until backward().
   MatrixView<const T> forward(MatrixView<const T> X);
+  // The same while training with dropout: each hidden A[l] = g(Z[l]) ⊙ D[l], with a new mask
+  // D[l] drawn from `rng` (see dropout.hpp); backward() then passes gradients through D[l] too.
+  MatrixView<const T> forward(MatrixView<const T> X, double dropout_rate, Rng& rng);
   // The loss J of the last forward pass against the targets Y (n[L], m).
   double loss(MatrixView<const T> Y) const;
   // Backward propagation after forward(X): fills dW[l] and db[l] for every layer.
@@ -79,6 +82,8 @@ class Network {
   MatrixView<const T> A(int l) const { return A_[l].view().first_cols(m_); }
 
  private:
+  MatrixView<const T> forward_pass(MatrixView<const T> X, double dropout_rate, Rng* rng);
+
   Architecture arch_;
   std::vector<T> parameters_;
   std::vector<T> gradients_;
@@ -88,6 +93,12 @@ class Network {
   int m_ = 0;
   MatrixView<const T> X_;
   std::vector<Matrix<T>> Z_, A_;  // Z_[l], A_[l] for l = 1..L, sized for the largest batch seen
+  // With dropout: G_[l] = g(Z[l]) before the mask (g' needs it) and the masks D_[l].
+  double dropout_rate_ = 0;
+  std::vector<Matrix<T>> G_, D_;
+  MatrixView<const T> G(int l) const {
+    return dropout_rate_ > 0 ? G_[l].view().first_cols(m_) : A(l);
+  }
   Matrix<T> dZ_, dA_;             // backward's scratch: (max n[l], largest batch)
 };
 
