@@ -97,8 +97,8 @@ class Optimizer {
 };
 
 // W[l] := W[l] - α dW[l] and b[l] := b[l] - α db[l], for all layers in one pass over the
-// parameter block (the gradient block has the same layout). Float or double, no state: what
-// the training loop used before Optimizer, and what the double-precision tests still use.
+// parameter block (the gradient block has the same layout). Float or double, no state: the
+// update of the training loop until it moves to Optimizer, and of the double-precision tests.
 struct Sgd {
   double learning_rate = 0.1;
 

@@ -172,8 +172,9 @@ def check_steps(driver: str, work: str, steps: int) -> bool:
         w = worst.setdefault(kind, [0.0, 0.0, 1.0])
         w[0], w[1], w[2] = max(w[0], weights), max(w[1], moved), min(w[2], share)
         setting = " ".join(f"--{k} {v}" for k, v in flags.items()) or "defaults"
-        extra = f", restored after step {restart_at}" if restart_at else ""
-        print(f"{kind:9} {setting:45} lr {base:g} {schedule:8}{extra:25}  weights {weights:.1e}  "
+        extra = f"restored after step {restart_at}" if restart_at else ""
+        rate = f"lr {base:g}"
+        print(f"{kind:9} {setting:46} {rate:9} {schedule:8} {extra:24}  weights {weights:.1e}  "
               f"moved {moved:.1e}  bit-equal {100 * share:5.1f}%  {'ok' if good else 'FAILED'}", flush=True)
     print("\nworst per optimizer (max|d| / max|θ|, max|d| / max|θ - θ_0|, least bit-equal):")
     for kind, (weights, moved, share) in worst.items():
@@ -226,7 +227,7 @@ def check_schedules(driver: str) -> bool:
         ok &= good
         worst = max(worst, d)
         setting = " ".join(f"--{k} {v}" for k, v in opts.items())
-        print(f"{kind:8} --lr {base:g} --epochs {epochs:2} {setting:40}  {d:.1e}  {'ok' if good else 'FAILED'}")
+        print(f"{kind:8} --lr {base:<4g} --epochs {epochs:2} {setting:45}  {d:.1e}  {'ok' if good else 'FAILED'}")
         if not good:
             print(f"  mlp   {ours}\n  torch {theirs}")
     print(f"worst: {worst:.1e}")
