@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import struct
+import zlib
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -60,7 +61,7 @@ write("csv", "bad_single_column", "1\n2\n")
 
 
 # Model files in the safetensors layout, as save_model writes them.
-def model(layers, activation="relu", task="multiclass", extra_meta=None, tamper=None):
+def model(layers, activation="relu", task="multiclass", extra_meta=None, tamper=None, checksum=False):
     sizes = [int(s) for s in layers.split("-")]
     meta = {"format": "mlp", "layers": layers, "activation": activation, "task": task, "input": "features"}
     if task == "binary":
@@ -75,6 +76,9 @@ def model(layers, activation="relu", task="multiclass", extra_meta=None, tamper=
         b = struct.pack("<%df" % n_out, *[0.125 * k for k in range(n_out)])
         header["layers.%d.bias" % i] = {"dtype": "F32", "shape": [n_out], "data_offsets": [len(data), len(data) + len(b)]}
         data += b
+    if checksum:  # as mlp writes it: CRC-32 of the canonical header without it, then the data
+        canonical = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        meta["checksum"] = "crc32:%08x" % zlib.crc32(data, zlib.crc32(canonical))
     if tamper:
         tamper(header)
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -94,3 +98,5 @@ write("model", "bad_dtype", model("4-3-2", tamper=lambda h: h["layers.1.bias"].u
 write("model", "bad_overlap", model("4-3-2", tamper=lambda h: h["layers.1.bias"].update(data_offsets=[0, 8])))
 write("model", "bad_extra_tensor", model("4-3-2", tamper=lambda h: h.update({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})))
 write("model", "bad_layers", model("4-3-2", extra_meta={"layers": "4-0-2"}))
+write("model", "valid_checksum_4-3-2", model("4-3-2", checksum=True))
+write("model", "bad_checksum_mismatch", model("4-3-2", checksum=True, tamper=lambda h: h["__metadata__"].update(task="regression")))

@@ -12,6 +12,11 @@ File format (safetensors, as `mlp` writes it):
     the rest   raw little-endian float32 data; data_offsets count from the first byte after
                the header, and the tensors cover that data exactly, without gaps or overlap.
 
+Checksum: "__metadata__" holds "checksum": "crc32:xxxxxxxx", zlib's CRC-32 of the header's
+canonical JSON without that entry (json.dumps(..., sort_keys=True, separators=(",", ":"),
+ensure_ascii=False), UTF-8) followed by the data bytes. save_state writes it, load_state checks
+it when present (files from PyTorch's safetensors have none) and leaves it out of the metadata.
+
 Model layout, for L layers (i = 0..L-1):
 
     layers.{i}.weight   [n_out, n_in], row-major: exactly nn.Linear.weight
@@ -44,6 +49,7 @@ import re
 import struct
 import sys
 import tempfile
+import zlib
 from array import array
 from typing import Mapping
 
@@ -104,6 +110,13 @@ def load_state(path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise bad('"__metadata__" must map strings to strings')
+    if "checksum" in metadata:
+        stated = metadata.pop("checksum")
+        actual = _checksum({**header, "__metadata__": metadata}, [blob[8 + n :]])
+        if stated != actual:
+            raise bad(f"corrupt: checksum mismatch (the file says {stated}, its contents give {actual})")
+    elif b'"crc32:' in blob[8 : 8 + n]:
+        raise bad('corrupt: the header holds a crc32 value but no "checksum" entry')
 
     data = memoryview(blob)[8 + n :]
     entries = []
@@ -157,7 +170,8 @@ def save_state(path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str,
         if not isinstance(name, str) or not name or name == "__metadata__":
             raise ValueError(f"{path}: invalid tensor name {name!r}")
 
-    header: dict = {"__metadata__": metadata} if metadata else {}
+    metadata.pop("checksum", None)  # one read from another file: computed afresh below
+    header: dict = {"__metadata__": metadata}
     chunks, offset = [], 0
     for name in sorted(tensors, key=_natural_key):
         t = tensors[name]
@@ -171,6 +185,7 @@ def save_state(path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str,
         chunks.append(raw)
         offset += len(raw)
 
+    header["__metadata__"] = dict(metadata, checksum=_checksum(header, chunks))
     head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     head += b" " * (-len(head) % 8)
 
@@ -443,6 +458,15 @@ def _f32_to_bytes(t: torch.Tensor) -> bytes:
         if sys.byteorder != "little":
             a.byteswap()
         return a.tobytes()
+
+
+def _checksum(header: dict, chunks) -> str:
+    """ "crc32:xxxxxxxx" of the canonical header (as nlohmann's dump() writes it) and the data."""
+    canonical = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    crc = zlib.crc32(canonical.encode("utf-8"))
+    for raw in chunks:
+        crc = zlib.crc32(raw, crc)
+    return "crc32:%08x" % crc
 
 
 def _prod(dims) -> int:

@@ -6,10 +6,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
+#include <random>
 
 #include "mlp/error.hpp"
 
@@ -80,38 +81,98 @@ std::vector<std::uint8_t> read_file(const std::string& path, std::size_t max_byt
   return bytes;
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
-  std::string temporary = path + ".tmp.XXXXXX";
-  const int fd = mkstemp(temporary.data());
-  if (fd < 0) throw Error(path + ": cannot create a temporary file beside it: " + std::strerror(errno));
-  auto fail = [&](const char* what) {
-    const std::string reason = std::strerror(errno);
-    close(fd);
-    unlink(temporary.c_str());
-    throw Error(path + ": " + what + ": " + reason);
-  };
-  // mkstemp makes the file 0600; give the finished file the usual permissions instead.
-  const mode_t mask = umask(0);
-  umask(mask);
-  fchmod(fd, 0666 & ~mask);
-  for (std::size_t written = 0; written < bytes.size();) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write failed");
+namespace {
+
+// Writes all of `pieces` to `fd`, going on after short writes and interrupted calls. Returns
+// false with errno set on failure (ENOSPC, EFBIG past RLIMIT_FSIZE, EIO, ...).
+bool write_all(int fd, std::span<const std::string_view> pieces) {
+  for (const std::string_view piece : pieces)
+    for (std::size_t done = 0; done < piece.size();) {
+      const ssize_t n = write(fd, piece.data() + done, piece.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n == 0) errno = EIO;  // no progress on a regular file: do not loop forever
+        return false;
+      }
+      done += static_cast<std::size_t>(n);
     }
-    written += static_cast<std::size_t>(n);
+  return true;
+}
+
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// "<path>.tmp." and six random letters, a name that did not exist when it was made.
+std::string temporary_name(const std::string& path) {
+  static thread_local std::mt19937_64 random(std::random_device{}() ^ std::uint64_t(getpid()) << 32);
+  const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string name = path + ".tmp.";
+  for (int i = 0; i < 6; ++i) name += letters[random() % 62];
+  return name;
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  write_file_atomically(path, std::span<const std::string_view>(&bytes, 1));
+}
+
+void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw Error(path + ": is a directory, expected a file");
+  const std::string folder = folder_of(path);
+
+  // An unnamed file in the target's folder (same file system, so the rename below is atomic),
+  // with the usual permissions (0666 less the umask). Linked to a name only once complete.
+  int fd = open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+  std::string temporary;  // its name, once it has one
+  if (fd < 0 || access("/proc/self/fd", X_OK) != 0) {
+    // No O_TMPFILE here (or no /proc to link it by): a named temporary file from the start.
+    if (fd >= 0) close(fd);
+    temporary = path + ".tmp.XXXXXX";
+    fd = mkstemp(temporary.data());
+    if (fd < 0) throw Error(path + ": cannot create a file in " + folder + ": " + std::strerror(errno));
+    // mkstemp makes the file 0600; give the finished file the usual permissions instead.
+    const mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
   }
-  if (fsync(fd) != 0) fail("flush to disk failed");
+  auto fail = [&](const std::string& what, int code) {
+    close(fd);
+    if (!temporary.empty()) unlink(temporary.c_str());
+    throw Error(path + ": " + what + ": " + std::strerror(code));
+  };
+  if (!write_all(fd, pieces)) fail("write failed", errno);
+  if (fsync(fd) != 0) fail("flush to disk failed", errno);
+  if (temporary.empty()) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    for (int attempt = 0;; ++attempt) {
+      temporary = temporary_name(path);
+      if (linkat(AT_FDCWD, self.c_str(), AT_FDCWD, temporary.c_str(), AT_SYMLINK_FOLLOW) == 0) break;
+      const int code = errno;
+      temporary.clear();
+      if (code != EEXIST || attempt == 100) fail("cannot name the finished file", code);
+    }
+  }
   if (close(fd) != 0) {
-    const std::string reason = std::strerror(errno);
+    const int code = errno;
     unlink(temporary.c_str());
-    throw Error(path + ": close failed: " + reason);
+    throw Error(path + ": close failed: " + std::strerror(code));
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
+    const int code = errno;
     unlink(temporary.c_str());
-    throw Error(path + ": cannot rename the finished file into place: " + reason);
+    throw Error(path + ": cannot rename the finished file into place: " + std::strerror(code));
+  }
+  // Make the rename itself durable: without this, a power cut can bring back the old file (or,
+  // on a new path, no file). Best effort: the new file is in place whatever this says.
+  const int directory = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory >= 0) {
+    fsync(directory);
+    close(directory);
   }
 }
 

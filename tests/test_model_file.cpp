@@ -1,11 +1,14 @@
 // Model files: round trips, the exact safetensors bytes, and every kind of corrupt file.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "mlp/error.hpp"
 #include "mlp/model_file.hpp"
+#include "mlp/tensor_file.hpp"
 #include "test_util.hpp"
 
 namespace mlp {
@@ -29,11 +32,14 @@ struct Parts {
   std::string data;
 };
 
+// Without the checksum, as PyTorch would write the file: what is left to test is the structure.
 Parts split(const std::string& path) {
   const std::vector<std::uint8_t> bytes = test::read_bytes(path);
   std::uint64_t n;
   std::memcpy(&n, bytes.data(), 8);
-  return {json::parse(bytes.begin() + 8, bytes.begin() + 8 + n), std::string(bytes.begin() + 8 + n, bytes.end())};
+  Parts parts{json::parse(bytes.begin() + 8, bytes.begin() + 8 + n), std::string(bytes.begin() + 8 + n, bytes.end())};
+  parts.header["__metadata__"].erase("checksum");
+  return parts;
 }
 
 void join(const std::string& path, const Parts& parts) {
@@ -107,15 +113,25 @@ TEST(ModelFile, CorruptFilesAreRejectedWithTheirName) {
     join(bad, parts);
     return load_error(bad);
   };
-  EXPECT_NE(with([](Parts& p) { p.data.resize(p.data.size() - 4); }).find("but the file holds"), std::string::npos);
+  EXPECT_NE(with([](Parts& p) { p.data.resize(p.data.size() - 4); }).find("outside the 208 data bytes"), std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.data += "xxxx"; }).find("beyond the last tensor"), std::string::npos);
-  EXPECT_NE(with([](Parts& p) { p.header["layers.1.weight"]["shape"] = {3, 4}; }).find("shape"), std::string::npos);
+  EXPECT_NE(with([](Parts& p) { p.header["layers.1.weight"]["shape"] = {3, 4}; }).find("shape [3, 4]"), std::string::npos);
+  EXPECT_NE(with([](Parts& p) { p.header["layers.1.weight"]["shape"] = {5, 3}; }).find("expected [3, 5]"), std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.header["layers.1.weight"]["dtype"] = "F16"; }).find("dtype"), std::string::npos);
-  EXPECT_NE(with([](Parts& p) { p.header.erase("layers.0.bias"); }).find("missing"), std::string::npos);
+  EXPECT_NE(with([](Parts& p) { p.header.erase("layers.0.bias"); }).find("gap"), std::string::npos);
+  EXPECT_NE(with([](Parts& p) {
+              p.header["layers.0.b"] = p.header["layers.0.bias"];
+              p.header.erase("layers.0.bias");
+            }).find("unexpected tensor 'layers.0.b'"),
+            std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.header["layers.0.bias"]["data_offsets"] = {0, 20}; }).find("overlaps"), std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.header["layers.0.bias"]["data_offsets"] = {-4, 16}; }).find("data_offsets"), std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.header["layers.0.bias"]["data_offsets"] = {1ull << 62, (1ull << 62) + 20}; }).find("data_offsets"), std::string::npos);
-  EXPECT_NE(with([](Parts& p) { p.header["extra"] = p.header["layers.0.bias"]; }).find("unexpected tensor"), std::string::npos);
+  EXPECT_NE(with([](Parts& p) {
+              p.header["extra"] = {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {p.data.size(), p.data.size() + 4}}};
+              p.data += "abcd";
+            }).find("unexpected tensor 'extra'"),
+            std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.header["__metadata__"]["layers"] = "6-5"; }).find("layers"), std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.header["__metadata__"]["activation"] = "swish"; }).find("swish"), std::string::npos);
   EXPECT_NE(with([](Parts& p) { p.header["__metadata__"]["task"] = "binary"; }).find("1 output"), std::string::npos);
@@ -134,6 +150,94 @@ TEST(ModelFile, CorruptFilesAreRejectedWithTheirName) {
   test::write_bytes(bad, not_json);
   EXPECT_NE(load_error(bad).find("not a JSON object"), std::string::npos);
   EXPECT_NE(load_error(dir / "missing.safetensors").find(dir / "missing.safetensors"), std::string::npos);
+}
+
+TEST(ModelFile, FilesWithoutChecksumStillLoad) {
+  ScratchDir dir;
+  const Network<float> net = random_network(Architecture{{6, 5, 3}});
+  save_model(dir / "m.safetensors", net);
+  join(dir / "plain.safetensors", split(dir / "m.safetensors"));  // as PyTorch writes it
+  EXPECT_TRUE(TensorFile::read(dir / "m.safetensors").has_checksum());
+  EXPECT_EQ(read_model_metadata(dir / "m.safetensors").count("checksum"), 0u);  // verified, not data
+  EXPECT_FALSE(TensorFile::read(dir / "plain.safetensors").has_checksum());
+  const Network<float> loaded = load_model(dir / "plain.safetensors");
+  EXPECT_TRUE(std::equal(net.parameters().begin(), net.parameters().end(), loaded.parameters().begin()));
+}
+
+// Every byte of a model file changed in 9 ways (each single bit, and all bits): every change is
+// refused with one line naming the file, none loads. Most say "corrupt: checksum mismatch";
+// the rest break the structure first (the length prefix, the JSON syntax).
+TEST(ModelFile, EveryFlippedByteIsRejected) {
+  ScratchDir dir;
+  const std::string good = dir / "good.safetensors", bad = dir / "bad.safetensors";
+  save_model(good, random_network(Architecture{{4, 3, 2}, Activation::tanh, Task::multiclass}), {{"note", "x y"}});
+  const std::vector<std::uint8_t> bytes = test::read_bytes(good);
+  test::write_bytes(bad, bytes);
+  // One byte rewritten in place each time (truncating and rewriting the file makes ext4 flush it).
+  const int fd = open(bad.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  auto put = [&](std::size_t i, std::uint8_t value) { ASSERT_EQ(pwrite(fd, &value, 1, static_cast<off_t>(i)), 1); };
+  int flips = 0, checksum_mismatches = 0;
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    for (const int mask : {1, 2, 4, 8, 16, 32, 64, 128, 255}) {
+      put(i, bytes[i] ^ static_cast<std::uint8_t>(mask));
+      const std::string error = load_error(bad);
+      put(i, bytes[i]);
+      ++flips;
+      ASSERT_EQ(error.rfind(bad + ": ", 0), 0u) << "byte " << i << " ^ " << mask << ": " << error;
+      EXPECT_EQ(error.find('\n'), std::string::npos);
+      checksum_mismatches += error.find("checksum mismatch") != std::string::npos;
+      try {
+        put(i, bytes[i] ^ static_cast<std::uint8_t>(mask));
+        read_model_metadata(bad);
+        // Only a change inside the data can leave the header readable; the checksum still fails.
+        ADD_FAILURE() << "metadata read despite byte " << i << " ^ " << mask;
+      } catch (const Error&) {
+      }
+      put(i, bytes[i]);
+    }
+  close(fd);
+  EXPECT_EQ(load_error(bad), "loaded without error");
+  EXPECT_EQ(flips, 9 * static_cast<int>(bytes.size()));
+  EXPECT_GT(checksum_mismatches, flips / 2);
+  std::printf("%d flips of %zu bytes, all rejected, %d as checksum mismatches\n", flips, bytes.size(), checksum_mismatches);
+}
+
+TEST(ModelFile, ChecksumEntryIsChecked) {
+  ScratchDir dir;
+  const std::string good = dir / "good.safetensors", bad = dir / "bad.safetensors";
+  save_model(good, random_network(Architecture{{3, 2}}));
+  const std::vector<std::uint8_t> bytes = test::read_bytes(good);
+  const std::string text(bytes.begin(), bytes.end());
+  auto with_text = [&](std::string from, std::string to) {
+    std::string changed = text;
+    const std::size_t at = changed.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    changed.replace(at, from.size(), to);
+    test::write_bytes(bad, std::vector<std::uint8_t>(changed.begin(), changed.end()));
+    return load_error(bad);
+  };
+  // A damaged key must not switch the check off: the crc32 value is looked for in the raw text.
+  EXPECT_NE(with_text("\"checksum\"", "\"checksun\"").find("corrupt: the header holds a crc32 value but no 'checksum'"),
+            std::string::npos);
+  EXPECT_NE(with_text("\"crc32:", "\"crc33:").find("is not crc32: and 8 hexadecimal digits"), std::string::npos);
+  // The same header with a tab in its padding would parse alike; a checksummed header has none.
+  EXPECT_NE(with_text("}  ", "}\t ").find("tab or line break"), std::string::npos);
+  // A checksum in the metadata given (copied from another file) is replaced by the right one.
+  save_model(bad, random_network(Architecture{{3, 2}}), {{"checksum", "crc32:00000000"}});
+  EXPECT_EQ(load_error(bad), "loaded without error");
+}
+
+TEST(ModelFile, MetadataThatIsNotUtf8IsAnErrorNotACrash) {
+  ScratchDir dir;
+  const std::string path = dir / "m.safetensors";
+  try {
+    save_model(path, random_network(Architecture{{3, 2}}), {{"source", "data\xff.csv"}});
+    ADD_FAILURE() << "saved";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(test::exists(path));
 }
 
 TEST(ModelFile, SaveReplacesAtomicallyAndLeavesNoTemporary) {

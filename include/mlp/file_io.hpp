@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,8 +15,17 @@ namespace mlp {
 std::vector<std::uint8_t> read_file(const std::string& path, std::size_t max_bytes);
 
 // Writes `bytes` to a temporary file beside `path`, flushes it to disk, and renames it over
-// `path`: a reader sees the old file or the new one, never half of one. Throws Error on failure
-// and leaves no temporary file behind.
+// `path`: a reader sees the old file or the new one, never half of one, even if the process is
+// killed or the disk fills up. Throws Error naming `path` on failure ("m.safetensors: write
+// failed: No space left on device") and then leaves no temporary file behind.
+//
+// The temporary file is unnamed while it is written (Linux's O_TMPFILE), and gets a name,
+// "<path>.tmp.XXXXXX", only once it is complete and on disk, just before the rename: a process
+// killed while writing leaves nothing; killed in the instant between the two, it leaves that
+// complete copy. Where O_TMPFILE is not supported (some network file systems) the temporary
+// file is named from the start, and a killed process can leave a partial "<path>.tmp.XXXXXX".
 void write_file_atomically(const std::string& path, std::string_view bytes);
+// The same for a file made of `pieces` one after the other (no need to join them in memory).
+void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces);
 
 }  // namespace mlp

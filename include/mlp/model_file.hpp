@@ -5,6 +5,7 @@
 #include <string>
 
 #include "mlp/network.hpp"
+#include "mlp/tensor_file.hpp"
 
 namespace mlp {
 
@@ -12,12 +13,17 @@ namespace mlp {
 // little-endian float32 data. Tensors "layers.{i}.weight" [n_out, n_in] (row-major, the layout
 // of PyTorch's nn.Linear) and "layers.{i}.bias" [n_out] for i = 0..L-1 (layer l = i + 1).
 // "__metadata__" holds "layers" ("784-128-10"), "activation", "task", "input" ("pixels" or
-// "features"), "positive" (binary only), and any `extra` entries. Written atomically.
+// "features"), "positive" (binary only), "checksum" (see tensor_file.hpp), and any `extra`
+// entries. Written atomically (write_tensor_file). `extra_tensors` (a checkpoint's training
+// state) must be named "train.*"; load_model passes over them.
 void save_model(const std::string& path, const Network<float>& net,
-                const std::map<std::string, std::string>& extra = {});
+                const std::map<std::string, std::string>& extra = {},
+                std::span<const TensorData> extra_tensors = {});
 
 // Reads a model written by save_model (or by PyTorch in the same layout). Every size, offset and
-// metadata field is checked; a bad file throws Error naming it and the problem.
+// metadata field is checked, and the checksum if the file has one (PyTorch's files have none); a
+// bad file throws Error naming it and the problem ("m.safetensors: corrupt: checksum mismatch
+// ...").
 Network<float> load_model(const std::string& path);
 
 // The "__metadata__" entries of a model file.
