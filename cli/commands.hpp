@@ -36,12 +36,17 @@ struct TrainCommand {
   std::string metrics;
   std::string init;
   bool quiet = false;
+  bool verbose = false;             // data loading time, per-epoch timings
+  std::string plot;                 // learning curves (SVG), rewritten after every epoch
 };
 
 struct EvalCommand {
   DataOptions data;
   std::string model;
   bool json = false;
+  bool quiet = false;               // one line: accuracy (or loss), samples
+  bool verbose = false;             // per-class table, timings
+  std::string confusion;            // heat map of the confusion matrix (PNG)
 };
 
 struct PredictCommand {
@@ -49,6 +54,8 @@ struct PredictCommand {
   std::string input;
   std::string label_column;
   bool json = false;
+  bool quiet = false;               // the class (or outputs) only, one line per sample
+  bool verbose = false;             // every probability, and a header
 };
 
 struct GradcheckCommand {
@@ -59,6 +66,21 @@ struct GradcheckCommand {
   std::uint64_t seed = 1;
   double tolerance = 1e-6;
   std::size_t max_parameters = 4000;
+  bool quiet = false;               // only PASS or FAIL
+  bool verbose = false;             // parameters per layer, the stencil, timing
+};
+
+struct ShowCommand {
+  std::string model;
+  bool json = false;
+  bool quiet = false;               // only the totals line
+  bool verbose = false;             // weight statistics per layer
+  std::string weights;              // first-layer weights as tiles (PNG)
+  std::string input;                // an IDX images file or a CSV file ...
+  std::size_t index = 0;            // ... and the sample in it to show and predict
+  std::string out;                  // that sample as a picture (PNG)
+  std::string label_column;
+  int scale = 0;                    // pixels per weight or pixel; 0: 3 for --weights, 8 for --out
 };
 
 // Each subcommand: its options added to `app` (stored into `command`), and the function that runs it.
@@ -66,10 +88,12 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command);
 CLI::App* add_eval_command(CLI::App& app, EvalCommand& command);
 CLI::App* add_predict_command(CLI::App& app, PredictCommand& command);
 CLI::App* add_gradcheck_command(CLI::App& app, GradcheckCommand& command);
+CLI::App* add_show_command(CLI::App& app, ShowCommand& command);
 int run_train(const TrainCommand& command);
 int run_eval(const EvalCommand& command);
 int run_predict(const PredictCommand& command);
 int run_gradcheck(const GradcheckCommand& command);
+int run_show(const ShowCommand& command);
 
 // Shared by the subcommands (data_options.cpp).
 void add_data_options(CLI::App& command, DataOptions& data);
@@ -79,5 +103,8 @@ CsvOptions csv_options(const std::string& label_column);
 // The training and test sets named by the data options; the test set may be absent for CSV.
 std::pair<Dataset, std::optional<Dataset>> load_data(const DataOptions& options);
 nlohmann::json optional_number(const std::optional<double>& value);
+// The samples of a file to predict on (predict.cpp): IDX images, or CSV whose label column, if
+// any, is ignored; without --label-column, one column more than n[0] is a leading label.
+Dataset read_inputs(const std::string& path, const std::string& label_column, const Architecture& arch);
 
 }  // namespace mlp::cli

@@ -1,11 +1,16 @@
 // `mlp eval`: loss, accuracy, per-class scores and the confusion matrix of a model on a test set.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
+#include <mlp/error.hpp>
+#include <mlp/file_io.hpp>
 #include <mlp/model_file.hpp>
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
+#include "pictures.hpp"
+#include "progress.hpp"
 
 namespace mlp::cli {
 
@@ -46,6 +51,28 @@ void print_evaluation(const Evaluation& e, const Architecture& arch, const std::
   }
 }
 
+// Class names for the picture and the per-class table: the digits, or "other" and the positive
+// label for binary models.
+std::vector<std::string> class_names(const Architecture& arch) {
+  if (arch.task == Task::binary) return {"other", std::to_string(arch.positive)};
+  std::vector<std::string> names;
+  for (int c = 0; c < arch.classes(); ++c) names.push_back(std::to_string(c));
+  return names;
+}
+
+// --verbose: each class's support (true count), predictions, precision, recall and F1.
+void print_per_class(const Evaluation& e, const Architecture& arch) {
+  std::printf("class   support  predicted  precision  recall  F1\n");
+  const int k = arch.classes();
+  const std::vector<std::string> names = class_names(arch);
+  for (int c = 0; c < k; ++c) {
+    std::size_t support = 0, predicted = 0;
+    for (int other = 0; other < k; ++other) support += e.confusion[c][other], predicted += e.confusion[other][c];
+    std::printf("%-6s %8zu %10zu %10.4f %7.4f %7.4f\n", names[c].c_str(), support, predicted, e.precision(c), e.recall(c),
+                e.f1(c));
+  }
+}
+
 }  // namespace
 
 CLI::App* add_eval_command(CLI::App& app, EvalCommand& command) {
@@ -53,18 +80,52 @@ CLI::App* add_eval_command(CLI::App& app, EvalCommand& command) {
   command_app->add_option("--model", command.model, "Model file")->required();
   add_data_options(*command_app, command.data);
   command_app->add_flag("--json", command.json, "Print one JSON document");
+  command_app->add_option("--confusion", command.confusion,
+                          "Write the confusion matrix as a heat map here (PNG; rows true class, columns predicted)");
+  add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print one line: accuracy (or loss) and samples",
+                      "Also print precision, recall and F1 of every class, and timings");
   return command_app;
 }
 
 int run_eval(const EvalCommand& command) {
+  const Stopwatch clock;
   Network<float> net = load_model(command.model);
+  const Architecture& arch = net.architecture();
+  if (!command.confusion.empty() && arch.task == Task::regression)
+    throw Error("--confusion: " + command.model + " is a regression model; it has no confusion matrix");
   const std::string path = data_path(command.data);
   Dataset data;
   if (is_folder(path)) data = read_idx_folder(path).test;
   else data = read_csv(command.data.test.empty() ? path : command.data.test, csv_options(command.data.label_column));
+  const double loaded = clock.seconds();
   const Evaluation result = evaluate(net, data);
-  if (command.json) std::printf("%s\n", evaluation_json(result, net.architecture()).dump(2).c_str());
-  else print_evaluation(result, net.architecture(), data.feature_source);
+  const double evaluated = clock.seconds();
+  if (!command.confusion.empty()) {
+    char accuracy[32];
+    std::snprintf(accuracy, sizeof accuracy, "%.2f%%", 100 * result.accuracy.value_or(0));
+    const std::string title = arch.layers_string() + ": " + accuracy + " of " + std::to_string(result.count) + " right";
+    write_file_atomically(command.confusion, confusion_picture(result.confusion, class_names(arch), title).png());
+  }
+  if (command.json) {
+    std::printf("%s\n", evaluation_json(result, arch).dump(2).c_str());
+  } else if (command.quiet) {
+    // The same line as `mlp train` ends with.
+    if (result.accuracy)
+      std::printf("test accuracy: %.2f%% (%zu samples, loss %.4f)\n", 100 * *result.accuracy, result.count, result.loss);
+    else
+      std::printf("test loss: %.6f (%zu samples)\n", result.loss, result.count);
+  } else {
+    if (command.verbose)
+      std::printf("model %s: %s (%s, %s), %zu parameters\n", command.model.c_str(), arch.layers_string().c_str(),
+                  to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), arch.parameter_count());
+    print_evaluation(result, arch, data.feature_source);
+    if (command.verbose) {
+      if (arch.task != Task::regression) print_per_class(result, arch);
+      std::printf("loaded in %.3f s, evaluated in %.3f s (%.0f samples/s)\n", loaded, evaluated - loaded,
+                  result.count / std::max(evaluated - loaded, 1e-9));
+    }
+    if (!command.confusion.empty()) std::printf("confusion matrix drawn in %s\n", command.confusion.c_str());
+  }
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <mlp/gradcheck.hpp>
 
 #include "commands.hpp"
+#include "progress.hpp"
 
 namespace mlp::cli {
 
@@ -19,6 +20,8 @@ CLI::App* add_gradcheck_command(CLI::App& app, GradcheckCommand& command) {
   command_app->add_option("--tolerance", command.tolerance, "Largest relative error that passes")->capture_default_str();
   command_app->add_option("--max-params", command.max_parameters, "Check a random subset beyond this many parameters")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print only PASS or FAIL",
+                      "Also print the parameters of each layer, the stencil, and the time taken");
   return command_app;
 }
 
@@ -33,13 +36,30 @@ int run_gradcheck(const GradcheckCommand& command) {
   options.samples = command.samples;
   options.seed = command.seed;
   options.max_parameters = command.max_parameters;
+  if (command.verbose) {
+    std::printf("network %s: %zu parameters\n", arch.layers_string().c_str(), arch.parameter_count());
+    for (int l = 1; l <= arch.depth(); ++l)
+      std::printf("  layer %d: W (%d, %d), b (%d): %zu parameters\n", l, arch.sizes[l], arch.sizes[l - 1], arch.sizes[l],
+                  static_cast<std::size_t>(arch.sizes[l]) * (arch.sizes[l - 1] + 1));
+    std::printf("batch of %d random samples, seed %llu; five-point stencil, h = %g; %s\n", options.samples,
+                static_cast<unsigned long long>(options.seed), options.step,
+                arch.parameter_count() > options.max_parameters
+                    ? ("a random subset of " + std::to_string(options.max_parameters) + " parameters").c_str()
+                    : "every parameter");
+  }
+  const Stopwatch clock;
   const GradcheckResult result = gradient_check(arch, options);
   const bool pass = result.checked > 0 && result.max_relative_error <= command.tolerance;
+  if (command.quiet) {
+    std::printf("%s\n", pass ? "PASS" : "FAIL");
+    return pass ? 0 : 1;
+  }
   std::printf("gradcheck %s %s %s: largest relative error %.3e (layer %d, parameter %zu) over %zu parameters",
               arch.layers_string().c_str(), to_string(arch.hidden).c_str(), to_string(arch.task).c_str(),
               result.max_relative_error, result.worst_layer, result.worst_parameter, result.checked);
   if (result.skipped) std::printf(", %zu skipped at ReLU kinks", result.skipped);
   std::printf("\n%s (tolerance %.1e)\n", pass ? "PASS" : "FAIL", command.tolerance);
+  if (command.verbose) std::printf("checked in %.3f s\n", clock.seconds());
   return pass ? 0 : 1;
 }
 

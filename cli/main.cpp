@@ -11,6 +11,7 @@
 #include <mlp/error.hpp>
 
 #include "commands.hpp"
+#include "suggest.hpp"
 
 using namespace mlp::cli;
 
@@ -27,10 +28,12 @@ int main(int argc, char** argv) {
   EvalCommand eval;
   PredictCommand predict;
   GradcheckCommand gradcheck;
+  ShowCommand show;
   CLI::App* train_app = add_train_command(app, train);
   CLI::App* eval_app = add_eval_command(app, eval);
   CLI::App* predict_app = add_predict_command(app, predict);
   CLI::App* gradcheck_app = add_gradcheck_command(app, gradcheck);
+  CLI::App* show_app = add_show_command(app, show);
 
   std::string names;
   bool known = false;
@@ -39,7 +42,9 @@ int main(int argc, char** argv) {
     known = known || (argc > 1 && command->get_name() == argv[1]);
   }
   if (argc > 1 && argv[1][0] != '-' && !known) {
-    std::fprintf(stderr, "mlp: unknown command '%s' (expected one of %s)\n", argv[1], names.c_str());
+    const std::string suggestion = closest(argv[1], command_names(app));
+    if (!suggestion.empty()) std::fprintf(stderr, "mlp: unknown command '%s' (did you mean '%s'?)\n", argv[1], suggestion.c_str());
+    else std::fprintf(stderr, "mlp: unknown command '%s' (expected one of %s)\n", argv[1], names.c_str());
     return 2;
   }
   try {
@@ -52,7 +57,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line, not CLI11's message plus a hint: the option and the problem.
-    std::fprintf(stderr, "mlp: %s (see mlp --help)\n", e.what());
+    std::fprintf(stderr, "mlp: %s\n", parse_error_message(app, e).c_str());
     return 2;
   }
 
@@ -62,6 +67,7 @@ int main(int argc, char** argv) {
     if (*eval_app) return run_eval(eval);
     if (*predict_app) return run_predict(predict);
     if (*gradcheck_app) return run_gradcheck(gradcheck);
+    if (*show_app) return run_show(show);
   } catch (const mlp::Error& e) {
     std::fprintf(stderr, "mlp: %s\n", e.what());
     return 1;

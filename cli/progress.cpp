@@ -1,15 +1,30 @@
-// Draws the per-epoch progress bar and prints one summary line per epoch.
+// --quiet and --verbose; the per-epoch progress bar and one summary line per epoch.
 #include "progress.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 namespace mlp::cli {
 
-Progress::Progress(int epochs, bool quiet)
-    : epochs_(epochs), quiet_(quiet), terminal_(isatty(STDOUT_FILENO) != 0) {}
+void add_verbosity_flags(CLI::App& command, bool& quiet, bool& verbose, const std::string& quiet_help,
+                         const std::string& verbose_help) {
+  auto* quiet_flag = command.add_flag("--quiet,-q", quiet, quiet_help);
+  command.add_flag("--verbose,-v", verbose, verbose_help)->excludes(quiet_flag);
+}
+
+void print_data_summary(const Dataset& train, const Dataset* validation, const Dataset* test, double seconds) {
+  std::printf("data: %zu training samples from %s", train.count, train.feature_source.c_str());
+  if (validation) std::printf(", %zu held out for validation", validation->count);
+  if (test) std::printf(", %zu test samples from %s", test->count, test->feature_source.c_str());
+  std::printf("; %d %s per sample; loaded in %.3f s\n", train.features,
+              train.pixel_input ? "pixels (0..255, scaled by 1/255)" : "float features", seconds);
+}
+
+Progress::Progress(int epochs, bool quiet, bool verbose)
+    : epochs_(epochs), quiet_(quiet), verbose_(verbose), terminal_(isatty(STDOUT_FILENO) != 0) {}
 
 void Progress::batch(const BatchProgress& p) {
   if (quiet_ || !terminal_) return;
@@ -41,6 +56,13 @@ void Progress::epoch(const EpochMetrics& m) {
     if (m.test->accuracy) std::printf(" acc %.2f%%", 100 * *m.test->accuracy);
   }
   std::printf("  %.2f s  %.0f samples/s\n", m.seconds, m.samples_per_second);
+  if (verbose_) {
+    // The epoch's wall time beyond its training passes is the evaluation of the held-out sets.
+    const double now = clock_.seconds(), wall = now - last_epoch_end_;
+    last_epoch_end_ = now;
+    std::printf("  epoch %d: %.3f s training, %.3f s evaluating, %.1f s elapsed, about %.0f s left\n", m.epoch,
+                m.seconds, std::max(0.0, wall - m.seconds), now, now / m.epoch * (epochs_ - m.epoch));
+  }
   std::fflush(stdout);
 }
 

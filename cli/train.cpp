@@ -9,6 +9,7 @@
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
+#include "plot_svg.hpp"
 #include "progress.hpp"
 
 namespace mlp::cli {
@@ -36,14 +37,19 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
   command_app->add_option("--metrics", command.metrics, "Write one JSON object per epoch here (JSON Lines)");
   command_app->add_option("--init", command.init, "Start from this model file instead of random weights")
       ->excludes(layers)->excludes(activation)->excludes(task)->excludes(positive);
-  command_app->add_flag("--quiet,-q", command.quiet, "Print only the final result");
+  add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print only the final result",
+                      "Also print what data was loaded and how long it took, and each epoch's timings");
+  command_app->add_option("--plot", command.plot, "Draw the loss and accuracy curves here (SVG), redrawn after every epoch");
   return command_app;
 }
 
 int run_train(const TrainCommand& command) {
+  const Stopwatch loading;
   auto [train_set, test_set] = load_data(command.data);
   std::optional<Dataset> validation_set;
   if (command.val_split > 0) validation_set = split_off(train_set, command.val_split);
+  if (command.verbose)
+    print_data_summary(train_set, validation_set ? &*validation_set : nullptr, test_set ? &*test_set : nullptr, loading.seconds());
 
   Rng rng(command.seed);
   std::optional<Network<float>> net;
@@ -89,12 +95,17 @@ int run_train(const TrainCommand& command) {
     std::printf("training %s (%s, %s) on %zu samples from %s\n", arch.layers_string().c_str(),
                 to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), train_set.count,
                 data_path(command.data).c_str());
-  Progress progress(options.epochs, command.quiet);
+  Progress progress(options.epochs, command.quiet, command.verbose);
+  LearningCurves curves;
   std::string metrics_text;
   TrainCallbacks callbacks;
   callbacks.on_batch = [&](const BatchProgress& p) { progress.batch(p); };
   callbacks.on_epoch = [&](const EpochMetrics& m) {
     progress.epoch(m);
+    if (!command.plot.empty()) {  // redrawn whole each epoch, atomically, so it can be watched
+      curves.add(m);
+      write_file_atomically(command.plot, curves.svg());
+    }
     if (command.metrics.empty()) return;
     json line = {{"epoch", m.epoch},
                  {"train_loss", m.train_loss},

