@@ -1,4 +1,5 @@
-// The L-layer perceptron: parameters W[l], b[l] in one block, forward and backward propagation.
+/// @file
+/// The L-layer perceptron: parameters W[l], b[l] in one block, forward and backward propagation.
 #pragma once
 
 #include <cstddef>
@@ -14,70 +15,82 @@
 
 namespace mlp {
 
-// What a network is: its layer sizes n[0..L], hidden activation and task.
+/// What a network is: its layer sizes n[0..L], hidden activation and task.
 struct Architecture {
-  std::vector<int> sizes;                    // n[0], n[1], ..., n[L]
-  Activation hidden = Activation::relu;      // g[1..L-1]
-  Task task = Task::multiclass;              // fixes g[L] and the loss
-  int positive = 1;                          // binary: the label that counts as class 1
-  bool pixel_input = true;                   // inputs are 8-bit pixels, scaled by 1/255
+  std::vector<int> sizes;                    ///< n[0], n[1], ..., n[L]
+  Activation hidden = Activation::relu;      ///< g[1..L-1]
+  Task task = Task::multiclass;              ///< fixes g[L] and the loss
+  int positive = 1;                          ///< binary: the label that counts as class 1
+  bool pixel_input = true;                   ///< inputs are 8-bit pixels, scaled by 1/255
 
-  int depth() const { return static_cast<int>(sizes.size()) - 1; }  // L
-  int outputs() const { return sizes.back(); }                      // n[L]
-  // The number of classes the labels index: n[L] for multiclass, 2 for binary, 0 for regression.
+  int depth() const { return static_cast<int>(sizes.size()) - 1; }  ///< L
+  int outputs() const { return sizes.back(); }                      ///< n[L]
+  /// The number of classes the labels index: n[L] for multiclass, 2 for binary, 0 for regression.
   int classes() const;
+  /// Σ_l n[l] (n[l-1] + 1): every weight and bias.
   std::size_t parameter_count() const;
-  std::string layers_string() const;  // "784-128-10"
+  std::string layers_string() const;  ///< "784-128-10"
 };
 
-// "784-128-10" -> {784, 128, 10}; throws Error naming `option` unless there are at least two
-// positive sizes.
+/// "784-128-10" -> {784, 128, 10}.
+/// @param option what to name in the error: "--layers", or a model file's metadata field
+/// @throws Error naming `option` unless there are at least two positive sizes
 std::vector<int> parse_layers(std::string_view text, std::string_view option = "--layers");
-// Throws Error naming `option` if the sizes do not suit the task (binary needs n[L] = 1,
-// multiclass n[L] >= 2).
+/// @throws Error naming `option` if the sizes do not suit the task (binary needs n[L] = 1,
+///         multiclass n[L] >= 2)
 void check_architecture(const Architecture& arch, std::string_view option = "--layers");
 
-// A fully-connected network with float or double parameters (double for gradient checks).
-// Layers are numbered l = 1..L as in MATH.md. All parameters live in one block, layer by layer,
-// W[l] (column-major) then b[l]; the gradients mirror that block exactly.
+/// A fully-connected network with float or double parameters (double for gradient checks).
+/// Layers are numbered l = 1..L as in MATH.md. All parameters live in one block, layer by layer,
+/// W[l] (column-major) then b[l]; the gradients mirror that block exactly.
+///
+/// A new network's parameters are zero: call initialize() (or load_model()) before training.
 template <typename T>
 class Network {
  public:
+  /// Allocates the parameters of `arch`, all zero.
+  /// @throws Error, as check_architecture(), if the sizes do not suit the task
   explicit Network(Architecture arch);
 
   const Architecture& architecture() const { return arch_; }
-  int depth() const { return arch_.depth(); }
-  int units(int l) const { return arch_.sizes[l]; }
+  int depth() const { return arch_.depth(); }           ///< L
+  int units(int l) const { return arch_.sizes[l]; }     ///< n[l], l = 0..L
 
+  /// W[l] (n[l], n[l-1]), l = 1..L: a view into the parameter block. Row j holds the weights
+  /// into unit j.
   MatrixView<T> W(int l) { return {parameters_.data() + offsets_[l], units(l), units(l - 1)}; }
   MatrixView<const T> W(int l) const {
     return {parameters_.data() + offsets_[l], units(l), units(l - 1)};
   }
+  /// b[l], n[l] values, right after W[l] in the block.
   T* b(int l) { return W(l).data + W(l).size(); }
   const T* b(int l) const { return W(l).data + W(l).size(); }
+  /// dW[l] and db[l], the gradients of the last backward(), laid out like W[l] and b[l].
   MatrixView<T> dW(int l) { return {gradients_.data() + offsets_[l], units(l), units(l - 1)}; }
   T* db(int l) { return dW(l).data + dW(l).size(); }
 
+  /// The whole parameter block, W[1], b[1], ..., W[L], b[L]: what an optimizer updates.
   std::span<T> parameters() { return parameters_; }
   std::span<const T> parameters() const { return parameters_; }
   std::span<T> gradients() { return gradients_; }
   std::span<const T> gradients() const { return gradients_; }
 
-  // Each W[l] is drawn by what follows it: He N(0, 2/n[l-1]) when g[l] is ReLU, otherwise
-  // Xavier/Glorot N(0, 2/(n[l-1] + n[l])), the output layer included; every b[l] = 0.
+  /// Each W[l] is drawn by what follows it: He N(0, 2/n[l-1]) when g[l] is ReLU, otherwise
+  /// Xavier/Glorot N(0, 2/(n[l-1] + n[l])), the output layer included; every b[l] = 0.
   void initialize(Rng& rng);
 
-  // Forward propagation of X (n[0], m): Z[l] = W[l] A[l-1] + b[l], A[l] = g[l](Z[l]).
-  // Returns A[L] (n[L], m), valid until the next forward(). X must stay alive until backward().
+  /// Forward propagation of X (n[0], m): Z[l] = W[l] A[l-1] + b[l], A[l] = g[l](Z[l]).
+  /// @return A[L] (n[L], m), valid until the next forward(). X must stay alive until backward().
   MatrixView<const T> forward(MatrixView<const T> X);
-  // The same while training with dropout: each hidden A[l] = g(Z[l]) ⊙ D[l], with a new mask
-  // D[l] drawn from `rng` (see dropout.hpp); backward() then passes gradients through D[l] too.
+  /// The same while training with dropout: each hidden A[l] = g(Z[l]) ⊙ D[l], with a new mask
+  /// D[l] drawn from `rng` (see dropout.hpp); backward() then passes gradients through D[l] too.
   MatrixView<const T> forward(MatrixView<const T> X, double dropout_rate, Rng& rng);
-  // The loss J of the last forward pass against the targets Y (n[L], m).
+  /// The loss J of the last forward pass against the targets Y (n[L], m).
   double loss(MatrixView<const T> Y) const;
-  // Backward propagation after forward(X): fills dW[l] and db[l] for every layer.
+  /// Backward propagation after forward(X): fills dW[l] and db[l] for every layer.
+  /// @param Y the targets (n[L], m) of the same batch
   void backward(MatrixView<const T> Y);
-  // Z[l] and A[l] of the last forward pass, l = 1..L: to look at what the network computed.
+  /// Z[l] and A[l] of the last forward pass, l = 1..L: to look at what the network computed.
   MatrixView<const T> Z(int l) const { return Z_[l].view().first_cols(m_); }
   MatrixView<const T> A(int l) const { return A_[l].view().first_cols(m_); }
 
