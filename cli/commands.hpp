@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <mlp/data.hpp>
 
@@ -38,6 +39,20 @@ struct TrainCommand {
   bool quiet = false;
   bool verbose = false;             // data loading time, per-epoch timings
   std::string plot;                 // learning curves (SVG), rewritten after every epoch
+  std::string optimizer = "sgd";
+  double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, rho = 0.99, eps = 1e-8, weight_decay = 0;
+  std::string lr_schedule = "constant";
+  int lr_step = 10;
+  double lr_gamma = 0.1, min_lr = 0;
+  int warmup_epochs = 0;
+  double dropout = 0;
+  double clip_norm = 0;
+  int patience = 0;
+  bool keep_best = false;
+  std::string checkpoint = "checkpoint.safetensors";  // where checkpoints go (every N epochs, Ctrl-C)
+  int checkpoint_every = 0;
+  std::string resume;               // a checkpoint to go on from
+  std::vector<std::string> given;   // the options given on the command line, by long name
 };
 
 struct EvalCommand {

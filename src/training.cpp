@@ -7,7 +7,6 @@
 #include <numeric>
 
 #include "mlp/error.hpp"
-#include "mlp/optimizers.hpp"
 
 namespace mlp {
 
@@ -99,66 +98,182 @@ Matrix<float> predict(Network<float>& net, const Dataset& data, int batch_size) 
   return outputs;
 }
 
-std::vector<EpochMetrics> train(Network<float>& net, const Dataset& train_set,
-                                const TrainOptions& options, Rng& rng,
-                                const Dataset* validation_set, const Dataset* test_set,
-                                const TrainCallbacks& callbacks) {
-  const Architecture& arch = net.architecture();
+void check_train_options(const TrainOptions& options) {
+  if (options.batch_size < 1) throw Error("--batch-size: must be at least 1");
+  if (options.epochs < 0) throw Error("--epochs: must not be negative");
+  if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate))
+    throw Error("--lr: must be a positive number");
+  if (!(options.dropout >= 0 && options.dropout < 1)) throw Error("--dropout: must be in [0, 1)");
+  if (!(options.clip_norm >= 0) || !std::isfinite(options.clip_norm)) throw Error("--clip-norm: must be a positive number");
+  if (options.patience < 0) throw Error("--patience: must not be negative");
+  if (options.checkpoint_every < 0) throw Error("--checkpoint-every: must not be negative");
+  check_optimizer_options(options.optimizer);
+  check_schedule_options(options.schedule, options.learning_rate);
+}
+
+double clip_gradient_norm(std::span<float> gradients, double max_norm) {
+  double sum_of_squares = 0;
+  for (float g : gradients) sum_of_squares += double(g) * g;
+  const double norm = std::sqrt(sum_of_squares);
+  if (norm > max_norm) {
+    const float scale = float(max_norm / (norm + 1e-6));
+    for (float& g : gradients) g *= scale;
+  }
+  return norm;
+}
+
+Trainer::Trainer(Network<float>& net, const TrainOptions& options, const Rng& rng)
+    : Trainer(net, options, rng, Optimizer(options.optimizer, net.parameters().size()), {}) {}
+
+Trainer::Trainer(Network<float>& net, const TrainOptions& options, const Rng& rng, Optimizer optimizer,
+                 TrainProgress progress)
+    : net_(net), options_(options), optimizer_(std::move(optimizer)), rng_(rng), progress_(std::move(progress)) {
+  check_train_options(options_);
+  if (optimizer_.parameter_count() != net_.parameters().size())
+    throw Error("the optimizer's state holds " + std::to_string(optimizer_.parameter_count()) +
+                " parameters but the network has " + std::to_string(net_.parameters().size()));
+}
+
+void Trainer::restore_parameters(const std::vector<float>& parameters) {
+  std::copy(parameters.begin(), parameters.end(), net_.parameters().begin());
+}
+
+std::vector<EpochMetrics> Trainer::run(const Dataset& train_set, const Dataset* validation_set,
+                                       const Dataset* test_set, const TrainCallbacks& callbacks) {
+  const Architecture& arch = net_.architecture();
   check_fits(train_set, arch);
   if (train_set.labels.empty()) throw Error(train_set.feature_source + ": has no labels to train on");
   if (validation_set) check_fits(*validation_set, arch);
   if (test_set) check_fits(*test_set, arch);
-  if (options.batch_size < 1) throw Error("--batch-size: must be at least 1");
-  if (options.epochs < 0) throw Error("--epochs: must not be negative");
+  const bool track_best = options_.keep_best || options_.patience > 0;
+  if (track_best && !validation_set)
+    throw Error(std::string(options_.patience > 0 ? "--patience" : "--keep-best") +
+                ": needs a validation set (--val-split)");
 
-  const Sgd optimizer{options.learning_rate};
-  const std::size_t N = train_set.count;
-  const int B = static_cast<int>(std::min<std::size_t>(options.batch_size, std::max<std::size_t>(N, 1)));
-  Matrix<float> X(arch.sizes[0], B), Y(arch.outputs(), B);
-  std::vector<std::size_t> order(N);
+  if (progress_.samples_done > 0 && progress_.samples_done >= train_set.count)
+    throw Error(train_set.feature_source + ": the run stopped after sample " + std::to_string(progress_.samples_done) +
+                " of epoch " + std::to_string(progress_.epochs_done + 1) + " but this training set has only " +
+                std::to_string(train_set.count) + "; resume with the same data");
+  progress_.stop_reason.clear();  // a resumed run says why it ends, not why its checkpoint was written
   std::vector<EpochMetrics> history;
-
-  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-    const Clock::time_point start = Clock::now();
-    std::iota(order.begin(), order.end(), std::size_t(0));
-    if (options.shuffle)  // Fisher–Yates, from our own Rng so the order is the same everywhere
-      for (std::size_t i = N; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-
-    double loss_sum = 0;
-    std::size_t correct = 0;
-    for (std::size_t first = 0; first < N; first += B) {
-      const int m = static_cast<int>(std::min<std::size_t>(B, N - first));
-      const std::span<const std::size_t> batch(order.data() + first, m);
-      const MatrixView<float> Xb = X.view().first_cols(m), Yb = Y.view().first_cols(m);
-      gather_batch<float>(train_set, batch, Xb);
-      gather_targets<float>(train_set, batch, arch, Yb);
-
-      const MatrixView<const float> A = net.forward(Xb);
-      const double batch_loss = net.loss(Yb);
-      if (!std::isfinite(batch_loss))  // stop before the update: the parameters stay finite
-        throw Error("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
-                    std::to_string(epoch) + ", batch " + std::to_string(first / B + 1) + " of " +
-                    std::to_string((N + B - 1) / B) + "; try a smaller --lr");
-      loss_sum += batch_loss * m;
-      if (arch.classes() > 0) correct += count_correct(arch, A, train_set, batch, nullptr);
-      net.backward(Yb);
-      optimizer.update(net.parameters(), std::span<const float>(net.gradients()));
-
-      if (callbacks.on_batch)
-        callbacks.on_batch({epoch, first + m, N, loss_sum / double(first + m), seconds_since(start)});
+  const auto parameters = [&] { return std::vector<float>(net_.parameters().begin(), net_.parameters().end()); };
+  last_epoch_parameters_ = parameters();
+  while (!progress_.finished && progress_.epochs_done < options_.epochs) {
+    const int epoch = progress_.epochs_done + 1;
+    const double learning_rate = learning_rate_at(options_.schedule, options_.learning_rate, epoch, options_.epochs);
+    run_epoch(epoch, train_set, callbacks, learning_rate);
+    if (progress_.samples_done < train_set.count) {  // stopped inside the epoch
+      progress_.stop_reason = "interrupted in epoch " + std::to_string(epoch);
+      if (callbacks.on_checkpoint) callbacks.on_checkpoint(*this);
+      return history;
     }
 
     EpochMetrics metrics;
     metrics.epoch = epoch;
-    metrics.seconds = seconds_since(start);
+    metrics.learning_rate = learning_rate;
+    metrics.seconds = progress_.epoch_seconds;
+    const std::size_t N = train_set.count;
     metrics.samples_per_second = metrics.seconds > 0 ? N / metrics.seconds : 0;
-    metrics.train_loss = N ? loss_sum / N : 0;
-    if (arch.classes() > 0 && N) metrics.train_accuracy = double(correct) / N;
-    if (validation_set) metrics.validation = evaluate(net, *validation_set);
-    if (test_set) metrics.test = evaluate(net, *test_set);
+    metrics.train_loss = N ? progress_.epoch_loss_sum / N : 0;
+    if (arch.classes() > 0 && N) metrics.train_accuracy = double(progress_.epoch_correct) / N;
+    if (validation_set) metrics.validation = evaluate(net_, *validation_set);
+    if (test_set) metrics.test = evaluate(net_, *test_set);
+    progress_.epochs_done = epoch;
+    progress_.samples_done = 0;
+    progress_.epoch_loss_sum = 0;
+    progress_.epoch_correct = 0;
+    progress_.epoch_seconds = 0;
+    last_epoch_parameters_ = parameters();
+
+    if (track_best) {
+      if (metrics.validation->loss < progress_.best_validation_loss) {
+        progress_.best_validation_loss = metrics.validation->loss;
+        progress_.best_epoch = epoch;
+        progress_.epochs_without_improvement = 0;
+        progress_.best_parameters = last_epoch_parameters_;
+      } else if (++progress_.epochs_without_improvement >= options_.patience && options_.patience > 0) {
+        progress_.finished = true;
+        progress_.stop_reason = "early stopping: no lower validation loss for " + std::to_string(options_.patience) +
+                                " epochs (the best, " + std::to_string(progress_.best_validation_loss) +
+                                ", was at epoch " + std::to_string(progress_.best_epoch) + ")";
+      }
+    }
+    if (epoch == options_.epochs) progress_.finished = true;
+    if (progress_.finished && track_best && !progress_.best_parameters.empty())
+      restore_parameters(progress_.best_parameters);
+
     if (callbacks.on_epoch) callbacks.on_epoch(metrics);
     history.push_back(std::move(metrics));
+    const bool stop_requested = options_.stop && options_.stop->load();
+    if (stop_requested && !progress_.finished) progress_.stop_reason = "interrupted after epoch " + std::to_string(epoch);
+    if (callbacks.on_checkpoint && !progress_.finished &&
+        (stop_requested || (options_.checkpoint_every > 0 && epoch % options_.checkpoint_every == 0)))
+      callbacks.on_checkpoint(*this);
+    if (stop_requested) return history;
   }
+  progress_.finished = true;
+  return history;
+}
+
+// One epoch's batches, from where the progress says the epoch stands; returns early, with
+// progress_.samples_done short of the count, when options.stop is set.
+void Trainer::run_epoch(int epoch, const Dataset& train_set, const TrainCallbacks& callbacks,
+                        double learning_rate) {
+  const Architecture& arch = net_.architecture();
+  const std::size_t N = train_set.count;
+  const int B = static_cast<int>(std::min<std::size_t>(options_.batch_size, std::max<std::size_t>(N, 1)));
+  Matrix<float> X(arch.sizes[0], B), Y(arch.outputs(), B);
+
+  // The epoch's order comes from the Rng as it was when the epoch began: a resumed epoch draws
+  // the same order again from its saved state and goes on with the Rng where it stopped.
+  std::vector<std::size_t> order(N);
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  if (progress_.samples_done == 0) progress_.epoch_start_rng = rng_.state();
+  Rng order_rng = rng_;
+  if (!order_rng.set_state(progress_.epoch_start_rng)) throw Error("the checkpoint's random state is corrupt");
+  if (options_.shuffle)  // Fisher–Yates, from our own Rng so the order is the same everywhere
+    for (std::size_t i = N; i > 1; --i) std::swap(order[i - 1], order[order_rng.below(i)]);
+  if (progress_.samples_done == 0) rng_ = order_rng;
+
+  const Clock::time_point start = Clock::now();
+  const double seconds_before = progress_.epoch_seconds;
+  for (std::size_t first = progress_.samples_done; first < N; first += B) {
+    const int m = static_cast<int>(std::min<std::size_t>(B, N - first));
+    const std::span<const std::size_t> batch(order.data() + first, m);
+    const MatrixView<float> Xb = X.view().first_cols(m), Yb = Y.view().first_cols(m);
+    gather_batch<float>(train_set, batch, Xb);
+    gather_targets<float>(train_set, batch, arch, Yb);
+
+    const MatrixView<const float> A = net_.forward(Xb, options_.dropout, rng_);
+    const double batch_loss = net_.loss(Yb);
+    if (!std::isfinite(batch_loss)) {  // stop before the update, back at the last whole epoch
+      restore_parameters(last_epoch_parameters_);
+      TrainingDiverged diverged("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
+                                std::to_string(epoch) + ", batch " + std::to_string(first / B + 1) + " of " +
+                                std::to_string((N + B - 1) / B) + "; try a smaller --lr");
+      diverged.last_good_epoch = progress_.epochs_done;
+      throw diverged;
+    }
+    progress_.epoch_loss_sum += batch_loss * m;
+    if (arch.classes() > 0) progress_.epoch_correct += count_correct(arch, A, train_set, batch, nullptr);
+    net_.backward(Yb);
+    if (options_.clip_norm > 0) clip_gradient_norm(net_.gradients(), options_.clip_norm);
+    optimizer_.step(net_.parameters(), net_.gradients(), learning_rate);
+
+    progress_.samples_done = first + m;
+    progress_.epoch_seconds = seconds_before + seconds_since(start);
+    if (callbacks.on_batch)
+      callbacks.on_batch({epoch, first + m, N, progress_.epoch_loss_sum / double(first + m), progress_.epoch_seconds});
+    if (options_.stop && options_.stop->load() && first + m < N) return;
+  }
+}
+
+std::vector<EpochMetrics> train(Network<float>& net, const Dataset& train_set, const TrainOptions& options,
+                                Rng& rng, const Dataset* validation_set, const Dataset* test_set,
+                                const TrainCallbacks& callbacks) {
+  Trainer trainer(net, options, rng);
+  std::vector<EpochMetrics> history = trainer.run(train_set, validation_set, test_set, callbacks);
+  rng = trainer.rng();
   return history;
 }
 

@@ -199,6 +199,73 @@ TEST_F(Cli, BadInputGivesOneLineNamingTheProblem) {
   EXPECT_FALSE(test::exists(out / "never.safetensors"));
 }
 
+std::vector<json> json_lines(const std::string& path) {
+  std::vector<json> lines;
+  std::istringstream in(test::read_text(path));
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
+TEST_F(Cli, OptimizersAndScheduleReachTheTraining) {
+  const std::string common = "train --data " + data.path() + " --layers 784-16-10 --epochs 3 --batch-size 32 --seed 2 ";
+  std::vector<std::string> models;
+  for (const char* optimizer : {"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"}) {
+    const std::string model = out / (std::string(optimizer) + ".safetensors"), metrics = out / "m.jsonl";
+    const std::string lr = std::string(optimizer).starts_with("sgd") ? "0.1" : "0.01";
+    const auto result = run(mlp(common + "--optimizer " + optimizer + " --lr " + lr + " --weight-decay 1e-4 " +
+                                "--lr-schedule step --lr-step 1 --lr-gamma 0.5 --out " + model + " --metrics " + metrics));
+    ASSERT_EQ(result.exit_code, 0) << optimizer << ": " << result.output;
+    EXPECT_NE(result.output.find(std::string("with ") + optimizer), std::string::npos) << result.output;
+    const auto lines = json_lines(metrics);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_DOUBLE_EQ(lines[2]["learning_rate"].get<double>(), std::stod(lr) / 4) << optimizer;
+    EXPECT_LT(lines[2]["train_loss"].get<double>(), lines[0]["train_loss"].get<double>()) << optimizer;
+    models.push_back(test::read_text(model));
+  }
+  for (std::size_t i = 1; i < models.size(); ++i) EXPECT_NE(models[i], models[i - 1]);
+  const auto bad = run(mlp(common + "--optimizer adam --beta2 1"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("--beta2"), std::string::npos) << bad.output;
+  const auto no_validation = run(mlp(common + "--patience 2"));
+  EXPECT_EQ(no_validation.exit_code, 1);
+  EXPECT_NE(no_validation.output.find("--val-split"), std::string::npos) << no_validation.output;
+}
+
+TEST_F(Cli, ResumeFromAnEpochCheckpointEndsWithTheSameModel) {
+  const std::string common = "train --data " + data.path() + " --layers 784-16-10 --epochs 3 --batch-size 32 --seed 3 "
+                             "--optimizer adam --lr 0.003 --dropout 0.1 --lr-schedule cosine --val-split 0.2 --keep-best ";
+  ASSERT_EQ(run(mlp(common + "--out " + out / "straight.safetensors")).exit_code, 0);
+  const std::string checkpoint = out / "c.ckpt";
+  ASSERT_EQ(run(mlp(common + "--out " + out / "first.safetensors --checkpoint-every 1 --checkpoint " + checkpoint)).exit_code, 0);
+  // The checkpoint holds epoch 2 (the last one written: none after the final epoch).
+  const auto resumed = run(mlp("train --resume " + checkpoint + " --out " + out / "resumed.safetensors"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming " + checkpoint + " after epoch 2"), std::string::npos) << resumed.output;
+  EXPECT_EQ(test::read_text(out / "resumed.safetensors"), test::read_text(out / "straight.safetensors"));
+  const auto changed = run(mlp("train --resume " + checkpoint + " --lr 0.1"));
+  EXPECT_EQ(changed.exit_code, 1);
+  EXPECT_NE(changed.output.find("--lr: the run's settings come from the checkpoint"), std::string::npos) << changed.output;
+}
+
+// Ctrl-C at an unknown moment: the batch is finished, a checkpoint written, exit 130; resuming
+// ends with the model an uninterrupted run writes, byte for byte.
+TEST_F(Cli, InterruptWritesACheckpointThatResumesExactly) {
+  const std::string common = "train --data " + data.path() + " --layers 784-16-10 --epochs 40 --batch-size 8 --seed 5 "
+                             "--optimizer momentum --lr 0.01 --dropout 0.2 ";
+  ASSERT_EQ(run(mlp(common + "--out " + out / "straight.safetensors")).exit_code, 0);
+  const std::string metrics = out / "m.jsonl", checkpoint = out / "c.ckpt";
+  const auto interrupted = run("(" + mlp(common + "--out " + out / "resumed.safetensors --metrics " + metrics +
+                                         " --checkpoint " + checkpoint) + " & pid=$!; "
+                               "while [ ! -s " + metrics + " ]; do sleep 0.01; done; kill -INT $pid; wait $pid; echo exit=$?)");
+  ASSERT_NE(interrupted.output.find("exit=130"), std::string::npos) << interrupted.output;
+  EXPECT_NE(interrupted.output.find("checkpoint written to " + checkpoint), std::string::npos) << interrupted.output;
+  EXPECT_FALSE(test::exists(out / "resumed.safetensors"));
+  const auto resumed = run(mlp("train --resume " + checkpoint));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(test::read_text(out / "resumed.safetensors"), test::read_text(out / "straight.safetensors"));
+  EXPECT_EQ(json_lines(metrics).size(), 40u);  // the metrics file goes on where it stopped
+}
+
 TEST(CliDigits, DefaultTrainPrintsTestAccuracy) {
   if (!test::exists(test::digits_folder() + "/train-images-idx3-ubyte"))
     GTEST_SKIP() << test::digits_folder() << " is absent: run scripts/fetch-mnist.sh";

@@ -136,6 +136,119 @@ TEST(Training, DivergenceStopsWithEpochAndBatchBeforeTheUpdate) {
   for (float p : net.parameters()) ASSERT_TRUE(std::isfinite(p));
 }
 
+TEST(Training, DivergenceFallsBackToTheLastWholeEpoch) {
+  const Dataset data = stripes(64, 6, 3, 1);
+  Network<float> net(Architecture{{6, 5, 3}, Activation::linear});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 1;
+  options.batch_size = 8;
+  options.learning_rate = 0.05;
+  train(net, data, options, rng);  // one calm epoch
+  const std::vector<float> after_epoch_1(net.parameters().begin(), net.parameters().end());
+  options.epochs = 3;
+  Trainer trainer(net, options, rng);
+  std::vector<float> after_epoch_2;
+  TrainCallbacks callbacks;
+  callbacks.on_epoch = [&](const EpochMetrics& m) {
+    if (m.epoch != 2) return;
+    after_epoch_2.assign(net.parameters().begin(), net.parameters().end());
+    net.parameters()[0] = 1e30f;  // poison epoch 3's first batch
+  };
+  try {
+    trainer.run(data, nullptr, nullptr, callbacks);
+    FAIL() << "the poisoned weight should make the loss infinite";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_EQ(e.last_good_epoch, 2) << e.what();
+    EXPECT_NE(std::string(e.what()).find("at epoch 3, batch "), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(std::vector<float>(net.parameters().begin(), net.parameters().end()), after_epoch_2);
+  EXPECT_NE(after_epoch_2, after_epoch_1);
+}
+
+TEST(Training, EarlyStoppingEndsWithTheBestValidationEpoch) {
+  // 40 samples with random labels and a wide net: it learns them by heart, and the loss on
+  // honest validation samples turns up.
+  Dataset data = stripes(40, 30, 3, 5);
+  const Dataset validation = stripes(300, 30, 3, 6);
+  Rng labels(8);
+  for (float& label : data.labels) label = float(labels.below(3));
+  Network<float> net(Architecture{{30, 64, 3}});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 200;
+  options.batch_size = 8;
+  options.learning_rate = 0.5;
+  options.patience = 3;
+  std::vector<double> losses;
+  TrainCallbacks callbacks;
+  callbacks.on_epoch = [&](const EpochMetrics& m) { losses.push_back(m.validation->loss); };
+  Trainer trainer(net, options, rng);
+  trainer.run(data, &validation, nullptr, callbacks);
+  ASSERT_LT(losses.size(), 200u) << "never stopped";
+  const auto best = std::min_element(losses.begin(), losses.end());
+  EXPECT_EQ(trainer.progress().best_epoch, int(best - losses.begin()) + 1);
+  EXPECT_EQ(losses.size(), std::size_t(trainer.progress().best_epoch + 3));
+  EXPECT_NE(trainer.progress().stop_reason.find("early stopping"), std::string::npos);
+  EXPECT_DOUBLE_EQ(evaluate(net, validation).loss, *best);  // the best epoch's parameters are back
+}
+
+TEST(Training, ScheduleRateGoesIntoTheMetrics) {
+  const Dataset data = stripes(32, 6, 3, 1);
+  Network<float> net(Architecture{{6, 3}});
+  Rng rng(1);
+  TrainOptions options;
+  options.epochs = 4;
+  options.learning_rate = 0.4;
+  options.schedule.kind = ScheduleKind::step;
+  options.schedule.step_size = 2;
+  options.schedule.gamma = 0.5;
+  const auto history = train(net, data, options, rng);
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_DOUBLE_EQ(history[0].learning_rate, 0.4);
+  EXPECT_DOUBLE_EQ(history[1].learning_rate, 0.4);
+  EXPECT_DOUBLE_EQ(history[2].learning_rate, 0.2);
+  EXPECT_DOUBLE_EQ(history[3].learning_rate, 0.2);
+}
+
+TEST(Training, ClippingScalesTheGradientToTheNorm) {
+  std::vector<float> g = {3, 4};  // norm 5
+  EXPECT_DOUBLE_EQ(clip_gradient_norm(g, 10), 5);
+  EXPECT_EQ(g, (std::vector<float>{3, 4}));
+  EXPECT_DOUBLE_EQ(clip_gradient_norm(g, 1), 5);
+  EXPECT_NEAR(g[0], 0.6, 1e-6);
+  EXPECT_NEAR(g[1], 0.8, 1e-6);
+}
+
+TEST(Training, BadOptionsNameTheirOption) {
+  const Dataset data = stripes(8, 6, 3, 1);
+  Network<float> net(Architecture{{6, 3}});
+  Rng rng(1);
+  auto message = [&](TrainOptions options) {
+    try {
+      train(net, data, options, rng);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  TrainOptions o;
+  o.dropout = 1;
+  EXPECT_NE(message(o).find("--dropout"), std::string::npos);
+  o = {};
+  o.patience = 2;  // without a validation set
+  EXPECT_NE(message(o).find("--patience: needs a validation set"), std::string::npos);
+  o = {};
+  o.clip_norm = -1;
+  EXPECT_NE(message(o).find("--clip-norm"), std::string::npos);
+  o = {};
+  o.optimizer.kind = OptimizerKind::adam;
+  o.optimizer.beta1 = 1.5;
+  EXPECT_NE(message(o).find("--beta1"), std::string::npos);
+}
+
 TEST(Training, PredictReturnsEveryColumn) {
   const Dataset data = stripes(2500, 6, 3, 1);  // more than one prediction batch of 1024
   Network<float> net(Architecture{{6, 3}});

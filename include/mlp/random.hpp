@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <sstream>
+#include <string>
 
 namespace mlp {
 
@@ -36,6 +38,21 @@ class Rng {
   /// The engine itself, e.g. for std::shuffle (whose results, unlike the engine's, may differ
   /// between standard libraries).
   std::mt19937_64& engine() { return engine_; }
+
+  // The engine's whole state as text (the standard's stream format, ~6 KB), for checkpoints.
+  std::string state() const {
+    std::ostringstream out;
+    out << engine_;
+    return out.str();
+  }
+  // Returns false, and changes nothing, if `text` is not a state written by state().
+  bool set_state(const std::string& text) {
+    std::istringstream in(text);
+    std::mt19937_64 restored;
+    if (!(in >> restored) || !(in >> std::ws).eof()) return false;
+    engine_ = restored;
+    return true;
+  }
 
  private:
   std::mt19937_64 engine_;

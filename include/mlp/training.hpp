@@ -1,25 +1,46 @@
 // Minibatch gradient descent over a dataset, evaluation, and prediction.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "mlp/data.hpp"
+#include "mlp/error.hpp"
 #include "mlp/matrix.hpp"
 #include "mlp/network.hpp"
+#include "mlp/optimizers.hpp"
 #include "mlp/random.hpp"
+#include "mlp/schedules.hpp"
 
 namespace mlp {
 
 struct TrainOptions {
   int epochs = 10;
   int batch_size = 64;        // m; the last batch of an epoch may be smaller
-  double learning_rate = 0.1; // α
+  double learning_rate = 0.1; // α: the base rate; the schedule gives each epoch's
   bool shuffle = true;        // a new order each epoch from the Rng, else file order
+  OptimizerOptions optimizer = {};  // plain gradient descent unless told otherwise
+  ScheduleOptions schedule = {};    // constant unless told otherwise
+  double dropout = 0;         // inverted dropout rate on every hidden layer while training
+  double clip_norm = 0;       // > 0: a gradient block longer than this (L2) is scaled down to it
+  // Early stopping: > 0 stops after this many epochs without a lower validation loss, and ends
+  // with the best epoch's parameters. Needs a validation set.
+  int patience = 0;
+  bool keep_best = false;     // end with the best validation epoch's parameters (implied by patience)
+  int checkpoint_every = 0;   // call on_checkpoint after every this many epochs (0: only when stopped)
+  // Set from elsewhere (a SIGINT handler): the current batch is finished, on_checkpoint is called
+  // and training returns; a checkpoint then resumes exactly where it stopped.
+  const std::atomic<bool>* stop = nullptr;
 };
+
+// Throws Error naming the command-line option of the first bad value.
+void check_train_options(const TrainOptions& options);
 
 // Loss, accuracy and confusion of a network on a labelled dataset.
 struct Evaluation {
@@ -40,8 +61,29 @@ struct EpochMetrics {
   std::optional<double> train_accuracy;
   std::optional<Evaluation> validation;  // after the epoch, if there is a validation set
   std::optional<Evaluation> test;        // after the epoch, if there is a test set
+  double learning_rate = 0;    // α of this epoch, from the schedule
   double seconds = 0;          // the training passes only, not the evaluations
   double samples_per_second = 0;
+};
+
+// Where a run stands, beyond the network, the optimizer and the Rng: what a checkpoint must hold
+// so that a resumed run goes on exactly as an uninterrupted one would.
+struct TrainProgress {
+  int epochs_done = 0;
+  // Stopped inside epoch epochs_done + 1: the samples done, their loss sum and correct count,
+  // and the training seconds so far. All 0 between epochs.
+  std::size_t samples_done = 0;
+  double epoch_loss_sum = 0;
+  std::size_t epoch_correct = 0;
+  double epoch_seconds = 0;
+  std::string epoch_start_rng;  // Rng::state() when that epoch began: its order is drawn again
+  // The best validation loss so far (keep_best, patience) and its parameters.
+  double best_validation_loss = std::numeric_limits<double>::infinity();
+  int best_epoch = 0;
+  int epochs_without_improvement = 0;
+  std::vector<float> best_parameters;
+  bool finished = false;   // every epoch run, or stopped early: nothing left to resume
+  std::string stop_reason; // why it ended before options.epochs, if it did
 };
 
 // Where an epoch is, for a progress display.
@@ -53,15 +95,64 @@ struct BatchProgress {
   double seconds = 0;
 };
 
+class Trainer;
+
 struct TrainCallbacks {
   std::function<void(const EpochMetrics&)> on_epoch;
   std::function<void(const BatchProgress&)> on_batch;
+  // Every options.checkpoint_every epochs (after on_epoch), and when options.stop ends the run:
+  // the moment to save a checkpoint (checkpoint.hpp).
+  std::function<void(const Trainer&)> on_checkpoint;
 };
 
-// Trains `net` in place: each epoch orders the samples (shuffled from `rng` unless disabled),
-// cuts them into batches of m, and makes one forward pass, one backward pass and one gradient
-// descent step per batch. Returns the metrics of every epoch. A batch whose loss is not finite
-// stops training with an Error naming the epoch and batch, before its update.
+// A loss that is not finite: thrown before the batch's update, with the network put back to
+// the parameters it had at the end of the last whole epoch (the initial ones in epoch 1).
+struct TrainingDiverged : Error {
+  using Error::Error;
+  int last_good_epoch = 0;
+};
+
+// A training run that can stop and go on: the network it trains (held by reference), the options,
+// the optimizer's state, the Rng that shuffles and draws dropout masks, and the progress.
+class Trainer {
+ public:
+  // A new run from epoch 1; `rng` is copied.
+  Trainer(Network<float>& net, const TrainOptions& options, const Rng& rng);
+  // A run that goes on from a checkpoint's optimizer, Rng and progress.
+  Trainer(Network<float>& net, const TrainOptions& options, const Rng& rng, Optimizer optimizer,
+          TrainProgress progress);
+
+  // Runs the remaining epochs. Each orders the samples (shuffled from the Rng unless disabled),
+  // cuts them into batches of m, and makes one forward pass, one backward pass and one optimizer
+  // step per batch. Returns the metrics of the epochs it ran. Throws TrainingDiverged for a
+  // batch whose loss is not finite, and Error for data that does not fit the network.
+  std::vector<EpochMetrics> run(const Dataset& train_set, const Dataset* validation_set = nullptr,
+                                const Dataset* test_set = nullptr, const TrainCallbacks& callbacks = {});
+
+  const Network<float>& network() const { return net_; }
+  const TrainOptions& options() const { return options_; }
+  const Optimizer& optimizer() const { return optimizer_; }
+  const Rng& rng() const { return rng_; }
+  const TrainProgress& progress() const { return progress_; }
+
+ private:
+  void run_epoch(int epoch, const Dataset& train_set, const TrainCallbacks& callbacks,
+                 double learning_rate);
+  void restore_parameters(const std::vector<float>& parameters);
+
+  Network<float>& net_;
+  TrainOptions options_;
+  Optimizer optimizer_;
+  Rng rng_;
+  TrainProgress progress_;
+  std::vector<float> last_epoch_parameters_;  // to fall back to when the loss diverges
+};
+
+// Scales `gradients` by max_norm / (‖g‖ + 1e-6) when their L2 norm ‖g‖ exceeds max_norm (as
+// torch.nn.utils.clip_grad_norm_); returns ‖g‖ before clipping.
+double clip_gradient_norm(std::span<float> gradients, double max_norm);
+
+// Trainer(net, options, rng).run(...), leaving `rng` where the run left it.
 std::vector<EpochMetrics> train(Network<float>& net, const Dataset& train_set,
                                 const TrainOptions& options, Rng& rng,
                                 const Dataset* validation_set = nullptr,

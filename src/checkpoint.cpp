@@ -1,0 +1,153 @@
+// Checkpoints: the training state as JSON metadata and "train.*" tensors beside the model.
+#include "mlp/checkpoint.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "mlp/error.hpp"
+#include "mlp/model_file.hpp"
+#include "mlp/tensor_file.hpp"
+
+namespace mlp {
+
+namespace {
+
+using nlohmann::json;
+
+const std::string options_key = "train.options", progress_key = "train.progress", rng_key = "train.rng";
+const std::string best_parameters_name = "train.best_parameters";
+std::string optimizer_tensor_name(std::string_view state) { return "train.optimizer." + std::string(state); }
+
+json options_json(const TrainOptions& o) {
+  return {{"epochs", o.epochs},
+          {"batch_size", o.batch_size},
+          {"learning_rate", o.learning_rate},
+          {"shuffle", o.shuffle},
+          {"optimizer", {{"kind", to_string(o.optimizer.kind)},
+                         {"momentum", o.optimizer.momentum},
+                         {"beta1", o.optimizer.beta1},
+                         {"beta2", o.optimizer.beta2},
+                         {"rho", o.optimizer.rho},
+                         {"eps", o.optimizer.eps},
+                         {"weight_decay", o.optimizer.weight_decay}}},
+          {"schedule", {{"kind", to_string(o.schedule.kind)},
+                        {"step_size", o.schedule.step_size},
+                        {"gamma", o.schedule.gamma},
+                        {"min_lr", o.schedule.min_lr},
+                        {"warmup_epochs", o.schedule.warmup_epochs}}},
+          {"dropout", o.dropout},
+          {"clip_norm", o.clip_norm},
+          {"patience", o.patience},
+          {"keep_best", o.keep_best},
+          {"checkpoint_every", o.checkpoint_every}};
+}
+
+TrainOptions options_from(const json& j) {
+  TrainOptions o;
+  j.at("epochs").get_to(o.epochs);
+  j.at("batch_size").get_to(o.batch_size);
+  j.at("learning_rate").get_to(o.learning_rate);
+  j.at("shuffle").get_to(o.shuffle);
+  const json& opt = j.at("optimizer");
+  o.optimizer.kind = parse_optimizer(opt.at("kind").get<std::string>());
+  opt.at("momentum").get_to(o.optimizer.momentum);
+  opt.at("beta1").get_to(o.optimizer.beta1);
+  opt.at("beta2").get_to(o.optimizer.beta2);
+  opt.at("rho").get_to(o.optimizer.rho);
+  opt.at("eps").get_to(o.optimizer.eps);
+  opt.at("weight_decay").get_to(o.optimizer.weight_decay);
+  const json& schedule = j.at("schedule");
+  o.schedule.kind = parse_schedule(schedule.at("kind").get<std::string>());
+  schedule.at("step_size").get_to(o.schedule.step_size);
+  schedule.at("gamma").get_to(o.schedule.gamma);
+  schedule.at("min_lr").get_to(o.schedule.min_lr);
+  schedule.at("warmup_epochs").get_to(o.schedule.warmup_epochs);
+  j.at("dropout").get_to(o.dropout);
+  j.at("clip_norm").get_to(o.clip_norm);
+  j.at("patience").get_to(o.patience);
+  j.at("keep_best").get_to(o.keep_best);
+  j.at("checkpoint_every").get_to(o.checkpoint_every);
+  return o;
+}
+
+// JSON has no infinity: "no best loss yet" is null.
+json progress_json(const TrainProgress& p, std::uint64_t optimizer_steps) {
+  return {{"epochs_done", p.epochs_done},
+          {"samples_done", p.samples_done},
+          {"epoch_loss_sum", p.epoch_loss_sum},
+          {"epoch_correct", p.epoch_correct},
+          {"epoch_seconds", p.epoch_seconds},
+          {"epoch_start_rng", p.epoch_start_rng},
+          {"best_validation_loss", std::isfinite(p.best_validation_loss) ? json(p.best_validation_loss) : json(nullptr)},
+          {"best_epoch", p.best_epoch},
+          {"epochs_without_improvement", p.epochs_without_improvement},
+          {"finished", p.finished},
+          {"stop_reason", p.stop_reason},
+          {"optimizer_steps", optimizer_steps}};
+}
+
+TrainProgress progress_from(const json& j) {
+  TrainProgress p;
+  j.at("epochs_done").get_to(p.epochs_done);
+  j.at("samples_done").get_to(p.samples_done);
+  j.at("epoch_loss_sum").get_to(p.epoch_loss_sum);
+  j.at("epoch_correct").get_to(p.epoch_correct);
+  j.at("epoch_seconds").get_to(p.epoch_seconds);
+  j.at("epoch_start_rng").get_to(p.epoch_start_rng);
+  if (!j.at("best_validation_loss").is_null()) j.at("best_validation_loss").get_to(p.best_validation_loss);
+  j.at("best_epoch").get_to(p.best_epoch);
+  j.at("epochs_without_improvement").get_to(p.epochs_without_improvement);
+  j.at("finished").get_to(p.finished);
+  j.at("stop_reason").get_to(p.stop_reason);
+  return p;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Trainer& trainer, const std::map<std::string, std::string>& extra) {
+  const TrainProgress& progress = trainer.progress();
+  std::map<std::string, std::string> metadata = extra;
+  metadata[options_key] = options_json(trainer.options()).dump();
+  metadata[progress_key] = progress_json(progress, trainer.optimizer().steps()).dump();
+  metadata[rng_key] = trainer.rng().state();
+
+  // state() hands out writable spans; saving only reads them.
+  Optimizer& optimizer = const_cast<Optimizer&>(trainer.optimizer());
+  std::vector<TensorData> tensors;
+  for (const OptimizerState& state : optimizer.state())
+    tensors.push_back({optimizer_tensor_name(state.name), {state.values.size()}, state.values});
+  if (!progress.best_parameters.empty())
+    tensors.push_back({best_parameters_name, {progress.best_parameters.size()}, progress.best_parameters});
+  save_model(path, trainer.network(), metadata, tensors);
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  Network<float> network = load_model(path);
+  const TensorFile file = TensorFile::read(path);
+  const auto& metadata = file.metadata();
+  for (const std::string& key : {options_key, progress_key, rng_key})
+    if (!metadata.count(key)) throw Error(path + ": not a checkpoint (no " + key + " in its metadata); a model file starts a new run with --init");
+  try {
+    const TrainOptions options = options_from(json::parse(metadata.at(options_key)));
+    const json progress_fields = json::parse(metadata.at(progress_key));
+    TrainProgress progress = progress_from(progress_fields);
+    const std::uint64_t parameters = network.parameters().size();
+    if (file.contains(best_parameters_name))
+      progress.best_parameters = file.floats(best_parameters_name, std::vector{parameters});
+    Optimizer optimizer(options.optimizer, parameters);
+    for (const OptimizerState& state : optimizer.state())
+      file.copy(optimizer_tensor_name(state.name), std::vector{parameters}, state.values);
+    optimizer.set_steps(progress_fields.at("optimizer_steps").get<std::uint64_t>());
+    Rng rng(0);
+    Rng epoch_start(0);
+    if (!rng.set_state(metadata.at(rng_key)) ||
+        (!progress.epoch_start_rng.empty() && !epoch_start.set_state(progress.epoch_start_rng)))
+      throw Error(path + ": corrupt checkpoint: its random state cannot be read");
+    check_train_options(options);
+    return {std::move(network), options, std::move(optimizer), rng, std::move(progress), metadata};
+  } catch (const json::exception& e) {
+    throw Error(path + ": corrupt checkpoint: " + e.what());
+  }
+}
+
+}  // namespace mlp
