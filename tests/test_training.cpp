@@ -249,6 +249,54 @@ TEST(Training, BadOptionsNameTheirOption) {
   EXPECT_NE(message(o).find("--beta1"), std::string::npos);
 }
 
+TEST(Evaluation, RocAucByHand) {
+  // Positives score 0.35 and 0.8, negatives 0.1 and 0.4: of the 4 (positive, negative) pairs the
+  // positive is higher in 3, so AUC = 0.75.
+  const std::vector<float> scores = {0.1f, 0.4f, 0.35f, 0.8f};
+  EXPECT_DOUBLE_EQ(*roc_auc(scores, {false, false, true, true}), 0.75);
+  const std::vector<float> tied = {0.5f, 0.5f, 0.9f};
+  EXPECT_DOUBLE_EQ(*roc_auc(tied, {true, false, true}), 0.75);  // the tie counts half: (0.5 + 1) / 2
+  EXPECT_FALSE(roc_auc(tied, {true, true, true}));
+}
+
+// A 3-3 softmax network that passes its input through: the class scores are the features.
+TEST(Evaluation, TopKAndThresholdByHand) {
+  Network<float> net(Architecture{{3, 3}, Activation::relu, Task::multiclass, 1, false});
+  for (int i = 0; i < 3; ++i) net.W(1)(i, i) = 1;
+  Dataset data;
+  data.feature_source = data.label_source = "by hand";
+  data.features = 3;
+  data.pixel_input = false;
+  data.values = {3, 2, 1,   1, 2, 3,   2, 3, 1,   1, 3, 2};
+  data.labels = {1, 2, 0, 0};  // ranks of the true class: 2nd, 1st, 2nd, 3rd
+  data.count = 4;
+  EvaluationOptions options;
+  options.top_k = 2;
+  const Evaluation e = evaluate(net, data, options);
+  EXPECT_DOUBLE_EQ(*e.accuracy, 0.25);
+  EXPECT_EQ(e.top_k, 2);
+  EXPECT_DOUBLE_EQ(*e.top_k_accuracy, 0.75);
+  options.top_k = 3;  // not fewer than the classes: no top-k score
+  EXPECT_FALSE(evaluate(net, data, options).top_k_accuracy);
+
+  // Binary 1-1 network with weight 1: A = σ(x). x = -1, 0.5, 2 give 0.27, 0.62, 0.88.
+  Network<float> binary(Architecture{{1, 1}, Activation::relu, Task::binary, 1, false});
+  binary.W(1)(0, 0) = 1;
+  Dataset b;
+  b.feature_source = b.label_source = "by hand";
+  b.features = 1;
+  b.pixel_input = false;
+  b.values = {-1, 0.5, 2};
+  b.labels = {0, 0, 1};
+  b.count = 3;
+  EXPECT_DOUBLE_EQ(*evaluate(binary, b).accuracy, 2.0 / 3);  // 0.62 >= 0.5 is a false positive
+  options.threshold = 0.7;
+  const Evaluation strict = evaluate(binary, b, options);
+  EXPECT_DOUBLE_EQ(*strict.accuracy, 1.0);
+  EXPECT_EQ(strict.confusion[0][0], 2u);
+  EXPECT_DOUBLE_EQ(*strict.roc_auc, 1.0);
+}
+
 TEST(Training, PredictReturnsEveryColumn) {
   const Dataset data = stripes(2500, 6, 3, 1);  // more than one prediction batch of 1024
   Network<float> net(Architecture{{6, 3}});
