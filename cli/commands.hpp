@@ -35,6 +35,7 @@ struct TrainCommand {
   double val_split = 0;
   std::string out;
   std::string metrics;
+  std::uint64_t max_memory = 0;     // --max-memory in bytes; 0: no limit
   std::string init;
   bool quiet = false;
   bool verbose = false;             // data loading time, per-epoch timings
@@ -62,6 +63,8 @@ struct EvalCommand {
   bool quiet = false;               // one line: accuracy (or loss), samples
   bool verbose = false;             // per-class table, timings
   std::string confusion;            // heat map of the confusion matrix (PNG)
+  int top_k = 5;                    // multiclass: also the top-k accuracy
+  double threshold = 0.5;           // binary: class 1 from this probability up
 };
 
 struct PredictCommand {
@@ -71,6 +74,7 @@ struct PredictCommand {
   bool json = false;
   bool quiet = false;               // the class (or outputs) only, one line per sample
   bool verbose = false;             // every probability, and a header
+  double threshold = 0.5;           // binary: class 1 from this probability up
 };
 
 struct GradcheckCommand {

@@ -22,8 +22,10 @@ json evaluation_json(const Evaluation& e, const Architecture& arch) {
   json out = {{"count", e.count}, {"loss", e.loss}, {"accuracy", optional_number(e.accuracy)}};
   if (arch.task == Task::regression) return out;
   out["confusion"] = e.confusion;
+  if (e.top_k_accuracy) out.update({{"top_k", e.top_k}, {"top_k_accuracy", *e.top_k_accuracy}});
   if (arch.task == Task::binary)
-    out.update({{"positive", arch.positive}, {"precision", e.precision(1)}, {"recall", e.recall(1)}, {"f1", e.f1(1)}});
+    out.update({{"positive", arch.positive}, {"threshold", e.threshold}, {"roc_auc", optional_number(e.roc_auc)},
+                {"precision", e.precision(1)}, {"recall", e.recall(1)}, {"f1", e.f1(1)}});
   else {
     json per_class = json::array();
     for (int c = 0; c < arch.classes(); ++c)
@@ -36,9 +38,12 @@ json evaluation_json(const Evaluation& e, const Architecture& arch) {
 void print_evaluation(const Evaluation& e, const Architecture& arch, const std::string& source) {
   std::printf("%s: %zu samples\nloss      %.6f\n", source.c_str(), e.count, e.loss);
   if (e.accuracy) std::printf("accuracy  %.2f%%\n", 100 * *e.accuracy);
-  if (arch.task == Task::binary)
-    std::printf("positive class %d: precision %.4f  recall %.4f  F1 %.4f\n", arch.positive, e.precision(1),
-                e.recall(1), e.f1(1));
+  if (e.top_k_accuracy) std::printf("top-%d     %.2f%%\n", e.top_k, 100 * *e.top_k_accuracy);
+  if (arch.task == Task::binary) {
+    std::printf("positive class %d (probability >= %g): precision %.4f  recall %.4f  F1 %.4f\n", arch.positive,
+                e.threshold, e.precision(1), e.recall(1), e.f1(1));
+    if (e.roc_auc) std::printf("ROC AUC   %.4f\n", *e.roc_auc);
+  }
   if (arch.task == Task::regression) return;
   std::printf("confusion matrix (rows: true class, columns: predicted)\n      ");
   const int k = arch.classes();
@@ -82,6 +87,10 @@ CLI::App* add_eval_command(CLI::App& app, EvalCommand& command) {
   command_app->add_flag("--json", command.json, "Print one JSON document");
   command_app->add_option("--confusion", command.confusion,
                           "Write the confusion matrix as a heat map here (PNG; rows true class, columns predicted)");
+  command_app->add_option("--top-k", command.top_k, "Multiclass: also the share whose true class is among the k most probable")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  command_app->add_option("--threshold", command.threshold, "Binary: predict the positive class from this probability up")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print one line: accuracy (or loss) and samples",
                       "Also print precision, recall and F1 of every class, and timings");
   return command_app;
@@ -98,7 +107,10 @@ int run_eval(const EvalCommand& command) {
   if (is_folder(path)) data = read_idx_folder(path).test;
   else data = read_csv(command.data.test.empty() ? path : command.data.test, csv_options(command.data.label_column));
   const double loaded = clock.seconds();
-  const Evaluation result = evaluate(net, data);
+  EvaluationOptions options;
+  options.top_k = command.top_k;
+  options.threshold = command.threshold;
+  const Evaluation result = evaluate(net, data, options);
   const double evaluated = clock.seconds();
   if (!command.confusion.empty()) {
     char accuracy[32];

@@ -18,6 +18,8 @@ CLI::App* add_predict_command(CLI::App& app, PredictCommand& command) {
   command_app->add_option("--input", command.input, "IDX images file (.gz or not) or CSV file")->required();
   command_app->add_option("--label-column", command.label_column, "CSV: a label column to ignore (name or index)");
   command_app->add_flag("--json", command.json, "Print one JSON document");
+  command_app->add_option("--threshold", command.threshold, "Binary: the positive class from this probability up")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   add_verbosity_flags(*command_app, command.quiet, command.verbose,
                       "Print only the class (regression: the outputs) of each sample, one line each",
                       "Print a header and every class probability of each sample");
@@ -54,7 +56,7 @@ int run_predict(const PredictCommand& command) {
     if (arch.task == Task::regression) {
       item["output"] = std::vector<float>(a, a + outputs.rows());
     } else {
-      item["class"] = predicted_class(arch.task, a, outputs.rows());
+      item["class"] = arch.task == Task::binary ? int(a[0] >= command.threshold) : predicted_class(arch.task, a, outputs.rows());
       if (arch.task == Task::binary) item["probability"] = a[0];
       else item["probabilities"] = std::vector<float>(a, a + outputs.rows());
     }

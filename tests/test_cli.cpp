@@ -79,6 +79,10 @@ TEST_F(Cli, TrainEvalPredict) {
   EXPECT_EQ(e["count"], 100);
   EXPECT_GE(e["accuracy"].get<double>(), 0.9);
   EXPECT_EQ(e["confusion"].size(), 10u);
+  EXPECT_EQ(e["top_k"], 5);
+  EXPECT_GE(e["top_k_accuracy"].get<double>(), e["accuracy"].get<double>());
+  EXPECT_EQ(json::parse(run(mlp("eval --model " + model + " --data " + data.path() + " --json --top-k 1")).output)["top_k_accuracy"],
+            e["accuracy"]);
   const auto text = run(mlp("eval --model " + model + " --data " + data.path()));
   EXPECT_NE(text.output.find("confusion matrix"), std::string::npos);
 
@@ -112,6 +116,13 @@ TEST_F(Cli, BinaryTaskAndCsvPrediction) {
   EXPECT_EQ(e["positive"], 3);
   EXPECT_TRUE(e["f1"].is_number());
   EXPECT_EQ(e["confusion"].size(), 2u);
+  EXPECT_GT(e["roc_auc"].get<double>(), 0.9);
+  // Everything is positive from probability 0 up: the confusion matrix's first column empties.
+  const json all = json::parse(run(mlp("eval --model " + model + " --data " + data.path() + " --json --threshold 0")).output);
+  EXPECT_EQ(all["threshold"], 0.0);
+  EXPECT_EQ(all["confusion"][0][0], 0);
+  EXPECT_EQ(all["confusion"][1][0], 0);
+  EXPECT_EQ(all["roc_auc"], e["roc_auc"]);  // the ranking does not depend on the threshold
 
   // A CSV of two images in MNIST form (label first): one all dark, one with band 3 lit.
   std::ofstream csv(out / "two.csv");
@@ -128,6 +139,8 @@ TEST_F(Cli, BinaryTaskAndCsvPrediction) {
   EXPECT_EQ(p["predictions"][1]["class"], 1);
   EXPECT_GT(p["predictions"][1]["probability"].get<double>(), 0.5);
   EXPECT_LT(p["predictions"][0]["probability"].get<double>(), 0.5);
+  const json everything = json::parse(run(mlp("predict --model " + model + " --input " + out / "two.csv --json --threshold 0")).output);
+  EXPECT_EQ(everything["predictions"][0]["class"], 1);
 }
 
 TEST_F(Cli, RegressionOnCsv) {
