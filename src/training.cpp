@@ -1,4 +1,4 @@
-// The training loop (shuffle, batch, forward, backward, update) and evaluation.
+// The training loop (shuffle, batch, forward, backward, update), its stopping rules, and evaluation.
 #include "mlp/training.hpp"
 
 #include <algorithm>
@@ -161,7 +161,7 @@ void check_train_options(const TrainOptions& options) {
   if (!(options.learning_rate > 0) || !std::isfinite(options.learning_rate))
     throw Error("--lr: must be a positive number");
   if (!(options.dropout >= 0 && options.dropout < 1)) throw Error("--dropout: must be in [0, 1)");
-  if (!(options.clip_norm >= 0) || !std::isfinite(options.clip_norm)) throw Error("--clip-norm: must be a positive number");
+  if (!(options.clip_norm >= 0) || !std::isfinite(options.clip_norm)) throw Error("--clip-norm: must not be negative (0 turns clipping off)");
   if (options.patience < 0) throw Error("--patience: must not be negative");
   if (options.checkpoint_every < 0) throw Error("--checkpoint-every: must not be negative");
   check_optimizer_options(options.optimizer);

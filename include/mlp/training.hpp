@@ -1,4 +1,4 @@
-// Minibatch gradient descent over a dataset, evaluation, and prediction.
+// Training runs (minibatches, optimizer, schedule, regularization, stopping), evaluation, and prediction.
 #pragma once
 
 #include <atomic>
