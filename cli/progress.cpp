@@ -60,8 +60,8 @@ void Progress::epoch(const EpochMetrics& m) {
     // The epoch's wall time beyond its training passes is the evaluation of the held-out sets.
     const double now = clock_.seconds(), wall = now - last_epoch_end_;
     last_epoch_end_ = now;
-    std::printf("  epoch %d: %.3f s training, %.3f s evaluating, %.1f s elapsed, about %.0f s left\n", m.epoch,
-                m.seconds, std::max(0.0, wall - m.seconds), now, now / m.epoch * (epochs_ - m.epoch));
+    std::printf("  epoch %d: learning rate %g, %.3f s training, %.3f s evaluating, %.1f s elapsed, about %.0f s left\n",
+                m.epoch, m.learning_rate, m.seconds, std::max(0.0, wall - m.seconds), now, now / m.epoch * (epochs_ - m.epoch));
   }
   std::fflush(stdout);
 }

@@ -29,8 +29,8 @@ void print_data_summary(const Dataset& train, const Dataset* validation, const D
 
 class Progress {
  public:
-  // verbose adds, after each epoch's line, the time spent evaluating and in all, and an estimate
-  // of the time left.
+  // verbose adds, after each epoch's line, its learning rate, the time spent evaluating and in
+  // all, and an estimate of the time left.
   Progress(int epochs, bool quiet, bool verbose = false);
   void batch(const BatchProgress& progress);
   void epoch(const EpochMetrics& metrics);

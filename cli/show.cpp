@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -204,14 +205,20 @@ int show_sample(const ShowCommand& command, Network<float>& net) {
   }
   // A label the model's task cannot take (e.g. 12 for a 10-class model) is shown, not checked.
   std::optional<float> label;
-  if (!sample.labels.empty()) label = sample.labels[0], sample.labels.clear();
+  if (!sample.labels.empty()) {
+    label = sample.labels[0];
+    sample.labels.clear();
+  }
   const Matrix<float> output = predict(net, sample);
   const float* a = output.data();
   const int units = output.rows();
 
   if (command.json) {
     json item = {{"index", command.index}, {"input", command.input}};
-    if (label) item["label"] = arch.task == Task::regression ? json(*label) : json(static_cast<int>(*label));
+    if (label) {  // a class as an integer, when it is one
+      const bool whole = std::abs(*label) < 1e9f && *label == std::trunc(*label);
+      item["label"] = whole ? json(static_cast<long long>(*label)) : json(*label);
+    }
     if (arch.task == Task::regression) item["output"] = std::vector<float>(a, a + units);
     else item["class"] = predicted_class(arch.task, a, units);
     if (arch.task == Task::binary) item["probability"] = a[0];
@@ -280,7 +287,16 @@ int run_show(const ShowCommand& command) {
                                                : ("strips of " + std::to_string(arch.sizes[0]) + " weights").c_str());
   }
   if (!command.input.empty()) return show_sample(command, net);
-  if (!command.weights.empty()) return 0;
+  if (!command.weights.empty()) {
+    if (command.json) {
+      const int side = static_cast<int>(std::lround(std::sqrt(double(arch.sizes[0]))));
+      const bool square = side * side == arch.sizes[0];
+      const json tile = square ? json{side, side} : json{1, arch.sizes[0]};
+      std::printf("%s\n", json{{"weights", command.weights}, {"units", arch.sizes[1]}, {"tile", tile}, {"scaled", "per tile"}}
+                               .dump(2).c_str());
+    }
+    return 0;
+  }
 
   const auto metadata = read_model_metadata(command.model);
   if (command.json) std::printf("%s\n", summary_json(command.model, net, metadata, command.verbose).dump(2).c_str());

@@ -181,6 +181,11 @@ TEST_F(CliShow, WeightTilesShowKnownWeights) {
   EXPECT_EQ(p.at(3, 2), (std::array<int, 3>{178, 24, 43}));    // +1: red
   EXPECT_EQ(p.at(2, 29), (std::array<int, 3>{178, 24, 43}));
   EXPECT_EQ(p.at(32, 2), (std::array<int, 3>{247, 247, 247})); // 0: white
+
+  const auto structured = run(mlp("show --model " + model + " --weights " + picture + " --json"));
+  ASSERT_EQ(structured.exit_code, 0) << structured.output;
+  EXPECT_EQ(json::parse(structured.output)["tile"], json({28, 28}));
+  EXPECT_EQ(read_png(picture).width, 3 + 2 * (3 * 28 + 3));  // --scale 3 by default, 3-pixel gaps
 }
 
 TEST_F(CliShow, InputImageAndPrediction) {
