@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <algorithm>
 #include <new>
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Past `ulimit -f` (RLIMIT_FSIZE) a write then fails with EFBIG, and the error names the file,
+  // instead of SIGXFSZ killing the program with half a line of output.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     if (threads > 0) omp_set_num_threads(threads);
     if (*train_app) return run_train(train);
@@ -73,6 +77,11 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "mlp: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    // A bug rather than bad input (a library exception that escaped): still one line and status
+    // 1, not std::terminate.
+    std::fprintf(stderr, "mlp: internal error: %s\n", e.what());
     return 1;
   }
   return 0;

@@ -39,6 +39,10 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
       ->check(CLI::Range(0.0, 1.0));
   command_app->add_option("--out", command.out, "Write the trained model here (safetensors)");
   command_app->add_option("--metrics", command.metrics, "Write one JSON object per epoch here (JSON Lines)");
+  command_app->add_option("--max-memory", command.max_memory,
+                          "Refuse to start if parameters, gradients, optimizer state, activations and data would take more "
+                          "than this, e.g. 512M or 2G (K, M, G: powers of 1024; default: no limit)")
+      ->transform(CLI::AsSizeValue(false));
   command_app->add_option("--init", command.init, "Start from this model file instead of random weights")
       ->excludes(layers)->excludes(activation)->excludes(task)->excludes(positive);
   add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print only the final result",
@@ -181,6 +185,9 @@ Network<float> new_network(const TrainCommand& command, const Dataset& train_set
     arch.sizes = parse_layers(command.layers);
   }
   check_architecture(arch);
+  // Before anything is allocated for the network (the test set is counted in run_train).
+  if (command.max_memory)
+    check_training_memory(arch, command.batch_size, dataset_bytes(train_set), command.dropout > 0, command.max_memory);
   Network<float> net(arch);
   net.initialize(rng);
   return net;
@@ -209,6 +216,9 @@ int run_train(const TrainCommand& given) {
   std::optional<Checkpoint> checkpoint;
   if (!given.resume.empty()) checkpoint = load_checkpoint(given.resume);
   const TrainCommand command = checkpoint ? resumed_command(given, *checkpoint) : given;
+  // Before the data is read and the training done that a bad output path would throw away.
+  for (const std::string& output : {command.out, command.metrics})
+    if (!output.empty()) check_writable(output);
 
   const Stopwatch loading;
   auto [train_set, test_set] = load_data(command.data);
@@ -223,6 +233,11 @@ int run_train(const TrainCommand& given) {
   else if (!command.init.empty()) net.emplace(load_model(command.init));
   else net.emplace(new_network(command, train_set, rng));
   const Architecture& arch = net->architecture();
+  if (command.max_memory)  // again, for --init and --resume, and with every dataset
+    check_training_memory(arch, command.batch_size,
+                          dataset_bytes(train_set) + (validation_set ? dataset_bytes(*validation_set) : 0) +
+                              (test_set ? dataset_bytes(*test_set) : 0),
+                          command.dropout > 0, command.max_memory);
   // Check the data against the network before announcing anything.
   check_fits(train_set, arch);
   if (test_set) check_fits(*test_set, arch);

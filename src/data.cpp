@@ -202,6 +202,10 @@ int csv_columns(const std::string& path) {
   throw Error(path + ": no samples");
 }
 
+std::size_t dataset_bytes(const Dataset& data) {
+  return data.pixels.size() + sizeof(float) * (data.values.size() + data.labels.size());
+}
+
 Dataset split_off(Dataset& data, double fraction) {
   if (!(fraction > 0 && fraction < 1)) throw Error("--val-split: must be between 0 and 1, not " + std::to_string(fraction));
   const std::size_t held = static_cast<std::size_t>(std::llround(fraction * double(data.count)));

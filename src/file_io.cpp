@@ -1,7 +1,9 @@
 // Whole-file reads through zlib (which passes plain files through) and atomic writes.
 #include "mlp/file_io.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -105,7 +107,8 @@ std::string folder_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// "<path>.tmp." and six random letters, a name that did not exist when it was made.
+// "<path>.tmp." and six random letters: a name for the finished temporary file (linkat retries
+// if it exists).
 std::string temporary_name(const std::string& path) {
   static thread_local std::mt19937_64 random(std::random_device{}() ^ std::uint64_t(getpid()) << 32);
   const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -114,7 +117,40 @@ std::string temporary_name(const std::string& path) {
   return name;
 }
 
+// Removes the "<path>.tmp.XXXXXX" files of writers that were killed before their rename. Each
+// writer holds an exclusive flock on its temporary file from before it has a name until after
+// the rename, so one that can be locked has no writer any more. (With a named temporary file,
+// the fallback below, there is an instant between mkstemp and flock in which a concurrent writer
+// of the same path could take a fresh file for abandoned; that writer's rename then fails.)
+void remove_abandoned_temporaries(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string folder = folder_of(path), prefix = path.substr(slash == std::string::npos ? 0 : slash + 1) + ".tmp.";
+  DIR* dir = opendir(folder.c_str());
+  if (!dir) return;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name.size() != prefix.size() + 6 || !name.starts_with(prefix)) continue;
+    const std::string abandoned = folder + "/" + std::string(name);
+    const int fd = open(abandoned.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) continue;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(abandoned.c_str());
+    close(fd);
+  }
+  closedir(dir);
+}
+
 }  // namespace
+
+void check_writable(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw Error(path + ": is a directory, expected a file");
+  const std::string folder = folder_of(path);
+  const int code = stat(folder.c_str(), &info) != 0     ? errno
+                   : !S_ISDIR(info.st_mode)                ? ENOTDIR
+                   : access(folder.c_str(), W_OK | X_OK) != 0 ? errno
+                                                            : 0;
+  if (code != 0) throw Error(path + ": cannot create a file in " + folder + ": " + std::strerror(code));
+}
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
   write_file_atomically(path, std::span<const std::string_view>(&bytes, 1));
@@ -124,6 +160,7 @@ void write_file_atomically(const std::string& path, std::span<const std::string_
   struct stat info {};
   if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw Error(path + ": is a directory, expected a file");
   const std::string folder = folder_of(path);
+  remove_abandoned_temporaries(path);
 
   // An unnamed file in the target's folder (same file system, so the rename below is atomic),
   // with the usual permissions (0666 less the umask). Linked to a name only once complete.
@@ -140,9 +177,11 @@ void write_file_atomically(const std::string& path, std::span<const std::string_
     umask(mask);
     fchmod(fd, 0666 & ~mask);
   }
+  // Held until the rename: while it is, remove_abandoned_temporaries leaves this file alone.
+  flock(fd, LOCK_EX);
   auto fail = [&](const std::string& what, int code) {
-    close(fd);
     if (!temporary.empty()) unlink(temporary.c_str());
+    close(fd);
     throw Error(path + ": " + what + ": " + std::strerror(code));
   };
   if (!write_all(fd, pieces)) fail("write failed", errno);
@@ -157,16 +196,9 @@ void write_file_atomically(const std::string& path, std::span<const std::string_
       if (code != EEXIST || attempt == 100) fail("cannot name the finished file", code);
     }
   }
-  if (close(fd) != 0) {
-    const int code = errno;
-    unlink(temporary.c_str());
-    throw Error(path + ": close failed: " + std::strerror(code));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int code = errno;
-    unlink(temporary.c_str());
-    throw Error(path + ": cannot rename the finished file into place: " + std::strerror(code));
-  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) fail("cannot rename the finished file into place", errno);
+  // After the fsync above a close cannot lose data; its error is reported all the same.
+  if (close(fd) != 0) throw Error(path + ": close failed: " + std::strerror(errno));
   // Make the rename itself durable: without this, a power cut can bring back the old file (or,
   // on a new path, no file). Best effort: the new file is in place whatever this says.
   const int directory = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -47,16 +47,17 @@ std::string checksum_text(std::uint32_t crc) {
   return std::string(checksum_prefix) + text;
 }
 
-// The header's canonical form (sorted keys, no spaces), without the checksum entry: what the
-// checksum covers before the data. Strings that are not UTF-8 are an Error, not json's exception.
-std::string canonical(json header, const std::string& path) {
+// The header as written: sorted keys, no spaces. Metadata that is not UTF-8 (a file name in
+// another encoding, say) is written with U+FFFD in place of the bad bytes rather than lose the
+// file; tensor names are checked before (see write_tensor_file), and a header read from a file
+// is valid UTF-8 (the parser checks), so the replacement happens only when writing.
+std::string dump(const json& header) { return header.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// The header's canonical form, without the checksum entry: what the checksum covers before the data.
+std::string canonical(json header) {
   if (const auto metadata = header.find("__metadata__"); metadata != header.end() && metadata->is_object())
     metadata->erase(checksum_key);
-  try {
-    return header.dump();
-  } catch (const json::exception&) {
-    throw Error(path + ": a tensor name or metadata entry is not valid UTF-8");
-  }
+  return dump(header);
 }
 
 std::string shape_text(std::span<const std::uint64_t> shape) {
@@ -88,18 +89,23 @@ void write_tensor_file(const std::string& path, std::span<const TensorData> tens
   for (const TensorData& t : tensors) {
     if (t.name.empty() || t.name == "__metadata__" || header.contains(t.name))
       throw Error(path + ": tensor name '" + t.name + "' is empty, reserved or repeated");
+    try {
+      (void)json(t.name).dump();
+    } catch (const json::exception&) {
+      throw Error(path + ": tensor name '" + t.name + "' is not valid UTF-8");
+    }
     if (element_count(t.shape, t.data.size()) != t.data.size())
       throw Error(path + ": tensor '" + t.name + "' of shape " + shape_text(t.shape) + " given " +
                   std::to_string(t.data.size()) + " floats");
     header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size() * 4}}};
     offset += t.data.size() * 4;
   }
-  std::uint32_t crc = crc32_of(0, canonical(header, path));
+  std::uint32_t crc = crc32_of(0, canonical(header));
   for (const TensorData& t : tensors)
     crc = crc32_of(crc, {reinterpret_cast<const char*>(t.data.data()), t.data.size() * 4});
   header["__metadata__"][checksum_key] = checksum_text(crc);
 
-  std::string header_text = header.dump();  // cannot throw: canonical() checked the strings
+  std::string header_text = dump(header);
   header_text.resize((header_text.size() + 7) / 8 * 8, ' ');  // the data starts 8-byte aligned
   const std::uint64_t header_length = header_text.size();
   char length[8];
@@ -163,7 +169,7 @@ TensorFile TensorFile::read(const std::string& path, std::size_t max_bytes) {
     // changed into one as the same header, so it is caught here.
     if (text.find_first_of("\t\n\r") != std::string_view::npos)
       throw Error(path + ": corrupt: a tab or line break in a checksummed header");
-    const std::string actual = checksum_text(crc32_of(crc32_of(0, canonical(header, path)), data));
+    const std::string actual = checksum_text(crc32_of(crc32_of(0, canonical(header)), data));
     if (actual != stated)
       throw Error(path + ": corrupt: checksum mismatch (the file says " + stated + ", its contents give " + actual + ")");
   }

@@ -60,6 +60,8 @@ TrainTest read_idx_folder(const std::string& folder);
 /// Moves the last `fraction` of `data` (0 < fraction < 1) into a new dataset, for validation.
 /// @return the held-out samples; `data` keeps the others
 Dataset split_off(Dataset& data, double fraction);
+/// The bytes a dataset's samples and labels take in memory (for --max-memory).
+std::size_t dataset_bytes(const Dataset& data);
 
 /// @throws Error naming the file unless the data fits the network: n[0] features, and labels
 ///         that are classes of the task (0..k-1 for multiclass) or finite targets (regression,

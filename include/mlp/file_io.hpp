@@ -24,12 +24,19 @@ std::vector<std::uint8_t> read_file(const std::string& path, std::size_t max_byt
 ///         device"), and then leaves no temporary file behind
 ///
 /// The temporary file is unnamed while it is written (Linux's O_TMPFILE), and gets a name,
-/// "<path>.tmp.XXXXXX", only once it is complete and on disk, just before the rename: a process
-/// killed while writing leaves nothing; killed in the instant between the two, it leaves that
+/// "<path>.tmp.XXXXXX" beside `path`, only once it is complete and on disk, just before the
+/// rename: a process killed while writing leaves nothing; killed between the two, it leaves that
 /// complete copy. Where O_TMPFILE is not supported (some network file systems) the temporary
-/// file is named from the start, and a killed process can leave a partial "<path>.tmp.XXXXXX".
+/// file is named from the start, and a killed process can leave a partial one. Either way the
+/// next write of the same path removes such leftovers (a writer holds a flock on its temporary
+/// file until the rename; one nobody holds is abandoned).
 void write_file_atomically(const std::string& path, std::string_view bytes);
 /// The same for a file made of `pieces` one after the other (no need to join them in memory).
 void write_file_atomically(const std::string& path, std::span<const std::string_view> pieces);
+
+/// Checks, before long work whose result would be lost, that write_file_atomically(path) can
+/// work: `path` is not a folder, and its folder exists and may be written.
+/// @throws Error naming `path` and the problem, as write_file_atomically would
+void check_writable(const std::string& path);
 
 }  // namespace mlp

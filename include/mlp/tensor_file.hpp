@@ -35,7 +35,8 @@ struct TensorData {
 // Writes the tensors, in the order given, and `metadata` plus its checksum (a "checksum" entry
 // in `metadata` is replaced), atomically (write_file_atomically): a reader sees the old file or
 // the new one. Throws Error naming the file if a name is empty, repeated or "__metadata__", a
-// shape does not match its data, a name or metadata is not UTF-8, or the write fails.
+// shape does not match its data, a name is not UTF-8, or the write fails. Metadata bytes that
+// are not UTF-8 are stored as U+FFFD (JSON holds only Unicode text).
 void write_tensor_file(const std::string& path, std::span<const TensorData> tensors,
                        const std::map<std::string, std::string>& metadata);
 
