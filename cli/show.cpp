@@ -224,7 +224,7 @@ int show_sample(const ShowCommand& command, Network<float>& net) {
     if (arch.task == Task::binary) item["probability"] = a[0];
     if (arch.task == Task::multiclass) item["probabilities"] = std::vector<float>(a, a + units);
     if (!command.out.empty()) item["picture"] = command.out;
-    std::printf("%s\n", item.dump(2).c_str());
+    std::printf("%s\n", item.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return 0;
   }
   if (arch.task == Task::regression) {
@@ -293,13 +293,13 @@ int run_show(const ShowCommand& command) {
       const bool square = side * side == arch.sizes[0];
       const json tile = square ? json{side, side} : json{1, arch.sizes[0]};
       std::printf("%s\n", json{{"weights", command.weights}, {"units", arch.sizes[1]}, {"tile", tile}, {"scaled", "per tile"}}
-                               .dump(2).c_str());
+                               .dump(2, ' ', false, json::error_handler_t::replace).c_str());
     }
     return 0;
   }
 
   const auto metadata = read_model_metadata(command.model);
-  if (command.json) std::printf("%s\n", summary_json(command.model, net, metadata, command.verbose).dump(2).c_str());
+  if (command.json) std::printf("%s\n", summary_json(command.model, net, metadata, command.verbose).dump(2, ' ', false, json::error_handler_t::replace).c_str());
   else if (command.quiet)
     std::printf("%s (%s, %s): %s parameters\n", arch.layers_string().c_str(), to_string(arch.hidden).c_str(),
                 to_string(arch.task).c_str(), grouped(arch.parameter_count()).c_str());
