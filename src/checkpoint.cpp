@@ -122,8 +122,8 @@ void save_checkpoint(const std::string& path, const Trainer& trainer, const std:
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  Network<float> network = load_model(path);
   const TensorFile file = TensorFile::read(path);
+  Network<float> network = load_model(file);
   const auto& metadata = file.metadata();
   for (const std::string& key : {options_key, progress_key, rng_key})
     if (!metadata.count(key)) throw Error(path + ": not a checkpoint (no " + key + " in its metadata); a model file starts a new run with --init");

@@ -68,8 +68,11 @@ std::map<std::string, std::string> read_model_metadata(const std::string& path) 
   return read_model_file(path).metadata();
 }
 
-Network<float> load_model(const std::string& path) {
-  const TensorFile file = read_model_file(path);
+Network<float> load_model(const std::string& path) { return load_model(read_model_file(path)); }
+
+Network<float> load_model(const TensorFile& file) {
+  const std::string& path = file.path();
+  if (!file.has_metadata()) throw Error(path + ": no __metadata__ in the header; not an mlp model");
   const auto& metadata = file.metadata();
   Architecture arch;
   arch.sizes = parse_layers(require(path, metadata, "layers"), path + ": __metadata__.layers");

@@ -25,6 +25,8 @@ void save_model(const std::string& path, const Network<float>& net,
 // bad file throws Error naming it and the problem ("m.safetensors: corrupt: checksum mismatch
 // ...").
 Network<float> load_model(const std::string& path);
+// The same from a file already read (a checkpoint reads its other tensors from it too).
+Network<float> load_model(const TensorFile& file);
 
 // The "__metadata__" entries of a model file.
 std::map<std::string, std::string> read_model_metadata(const std::string& path);
