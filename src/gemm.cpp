@@ -1,5 +1,5 @@
-// A packed, cache-blocked matrix product (the BLIS scheme) with an AVX2+FMA micro-kernel and a
-// portable one, and a split of the output between threads when the product is large enough.
+// A packed, cache-blocked matrix product (the BLIS scheme) with AVX-512 and AVX2+FMA micro-kernels
+// and a portable one, and a split of the output between threads when the product is large enough.
 #include "gemm.hpp"
 
 #include <immintrin.h>
@@ -19,21 +19,35 @@ namespace {
 constexpr int KC = 256;
 constexpr int MC = 128;   // a multiple of every MR
 constexpr int NC = 3072;  // a multiple of every NR
-// The tile of C one micro-kernel call computes: MR x NR, 16 x 6 floats or 8 x 6 doubles, two
-// vectors of 8 floats (or 4 doubles) tall.
-template <typename T>
-constexpr int tile_rows = 64 / int(sizeof(T));
-template <typename T>
-constexpr int tile_cols = 6;
 // Columns of A up to this long are read in place (see gemm_serial).
 constexpr int direct_a_max_rows = 512;
+// Products with fewer columns than this (one image at inference) take gemm_few_columns.
+constexpr int few_columns = 6;
 
 // A micro-kernel computes one MR x NR tile: C = alpha op(A) op(B) + beta C over kc steps of k.
 // Step p reads the MR values a[p * a_step + i] and the NR values b[p * b_step + j * b_col]: a
 // packed panel (a_step = MR; b_step = NR, b_col = 1) or the matrix itself where its layout allows.
+// Only the top-left rows x cols of the tile are written to C; A and B are always read in full
+// (the edges of packed panels are zero-padded).
 template <typename T>
 using MicroKernelFn = void (*)(int kc, const T* a, std::ptrdiff_t a_step, const T* b, std::ptrdiff_t b_step,
-                               std::ptrdiff_t b_col, T* C, int ldc, T alpha, T beta);
+                               std::ptrdiff_t b_col, T* C, int ldc, T alpha, T beta, int rows, int cols);
+
+// Kernels written for whole tiles get edge tiles through this: compute the whole tile aside, keep
+// the part inside C.
+template <int MR, int NR, typename T,
+          void (*whole_tile)(int, const T*, std::ptrdiff_t, const T*, std::ptrdiff_t, std::ptrdiff_t, T*, int, T, T)>
+void with_edge_tiles(int kc, const T* a, std::ptrdiff_t a_step, const T* b, std::ptrdiff_t b_step,
+                     std::ptrdiff_t b_col, T* C, int ldc, T alpha, T beta, int rows, int cols) {
+  if (rows == MR && cols == NR) return whole_tile(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta);
+  T tile[MR * NR];
+  for (int j = 0; j < NR; ++j)
+    for (int i = 0; i < MR; ++i)
+      tile[i + j * MR] = beta != T(0) && i < rows && j < cols ? C[i + static_cast<std::ptrdiff_t>(j) * ldc] : T(0);
+  whole_tile(kc, a, a_step, b, b_step, b_col, tile, MR, alpha, beta);
+  for (int j = 0; j < cols; ++j)
+    for (int i = 0; i < rows; ++i) C[i + static_cast<std::ptrdiff_t>(j) * ldc] = tile[i + j * MR];
+}
 
 template <int MR, int NR, typename T>
 void portable_kernel(int kc, const T* a, std::ptrdiff_t a_step, const T* b, std::ptrdiff_t b_step,
@@ -77,17 +91,68 @@ __attribute__((target("avx2,fma"))) void avx2_kernel(int kc, const float* a, std
   }
 }
 
-bool cpu_has_avx2() {
+// V x 16 rows by NR columns with 16-float vectors: V x NR accumulators, V loads of A and NR
+// broadcasts of B per step. Edge tiles are stored through masks, so there is no copy aside. 32 x 8
+// measured fastest on Zen 4 (which runs each 16-float FMA as two halves): 32 x 12 needs 12 streams
+// of B, more than a cache set holds when B's columns are 4 KiB apart, and 48 x 8 packs transposed
+// A slower.
+template <int V, int NR>
+__attribute__((target("avx512f"))) void avx512_tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
+                                                    std::ptrdiff_t b_step, std::ptrdiff_t b_col, float* C, int ldc,
+                                                    float alpha, float beta, int rows, int cols) {
+  __m512 c[NR][V];
+  for (int j = 0; j < NR; ++j)
+    for (int v = 0; v < V; ++v) c[j][v] = _mm512_setzero_ps();
+  for (int p = 0; p < kc; ++p, a += a_step, b += b_step) {
+    __m512 av[V];
+    for (int v = 0; v < V; ++v) av[v] = _mm512_loadu_ps(a + 16 * v);
+#pragma GCC unroll 16
+    for (int j = 0; j < NR; ++j) {
+      const __m512 bj = _mm512_set1_ps(b[j * b_col]);
+      for (int v = 0; v < V; ++v) c[j][v] = _mm512_fmadd_ps(av[v], bj, c[j][v]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  const int last_rows = rows - 16 * (V - 1);  // 1..16 rows in the last vector
+  const __mmask16 last = last_rows >= 16 ? __mmask16(0xffff) : __mmask16((1u << last_rows) - 1);
+#pragma GCC unroll 16
+  for (int j = 0; j < NR; ++j) {
+    if (j >= cols) break;
+    float* cj = C + static_cast<std::ptrdiff_t>(j) * ldc;
+    for (int v = 0; v < V; ++v) {
+      const __mmask16 mask = v == V - 1 ? last : __mmask16(0xffff);
+      __m512 result = _mm512_mul_ps(va, c[j][v]);
+      if (beta != 0.0f) result = _mm512_fmadd_ps(va, c[j][v], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, cj + 16 * v)));
+      _mm512_mask_storeu_ps(cj + 16 * v, mask, result);
+    }
+  }
+}
+
+// 32 x 8, or 16 x 8 where the tile has at most 16 rows (layers of 16 units).
+__attribute__((target("avx512f"))) void avx512_kernel(int kc, const float* a, std::ptrdiff_t a_step,
+                                                      const float* b, std::ptrdiff_t b_step, std::ptrdiff_t b_col,
+                                                      float* C, int ldc, float alpha, float beta, int rows, int cols) {
+  if (rows <= 16) return avx512_tile<1, 8>(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta, rows, cols);
+  avx512_tile<2, 8>(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta, rows, cols);
+}
+
+bool cpu_supports(MicroKernel kernel) {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  switch (kernel) {
+    case MicroKernel::portable: return true;
+    case MicroKernel::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case MicroKernel::avx512: return __builtin_cpu_supports("avx512f");
+  }
+  return false;
 }
 
-MicroKernel selected = cpu_has_avx2() ? MicroKernel::avx2 : MicroKernel::portable;
-
-MicroKernelFn<float> float_kernel() {
-  return selected == MicroKernel::avx2 ? avx2_kernel : portable_kernel<tile_rows<float>, tile_cols<float>, float>;
+MicroKernel fastest_supported() {
+  for (MicroKernel kernel : {MicroKernel::avx512, MicroKernel::avx2})
+    if (cpu_supports(kernel)) return kernel;
+  return MicroKernel::portable;
 }
-MicroKernelFn<double> double_kernel() { return portable_kernel<tile_rows<double>, tile_cols<double>, double>; }
+
+MicroKernel selected = fastest_supported();
 
 // The steps k0..k0+kc of `width` vectors that start `stride` apart and run `step_k` apart per k,
 // interleaved: out[p * width + i] = first[i * stride + p * step_k]; missing vectors (i >= count)
@@ -102,10 +167,11 @@ void interleave(const T* first, std::ptrdiff_t stride, std::ptrdiff_t step_k, in
   }
   const T* source[width];
   for (int i = 0; i < width; ++i) source[i] = first + (i < count ? i : 0) * stride;
-  if (step_k == 1 && count == width) {  // `width` contiguous runs, read side by side
-    for (int p = 0; p < kc; ++p)
-#pragma GCC unroll 16
-      for (int i = 0; i < width; ++i) out[p * width + i] = source[i][p];
+  if (step_k == 1 && count == width) {
+    // `width` contiguous runs, read one after the other: read side by side, runs a power-of-two
+    // stride apart would all fall in one set of the L1 cache and evict each other.
+    for (int i = 0; i < width; ++i)
+      for (int p = 0; p < kc; ++p) out[p * width + i] = source[i][p];
     return;
   }
   for (int p = 0; p < kc; ++p)
@@ -166,7 +232,7 @@ void gemm_few_columns(bool tb, int M, int N, int K, T alpha, const T* A, int lda
   }
 }
 
-template <typename T>
+template <int MR, int NR, typename T>
 void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
                  const T* B, int ldb, T beta, T* C, int ldc) {
   if (K == 0) {
@@ -177,11 +243,9 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
       }
     return;
   }
-  constexpr int MR = tile_rows<T>, NR = tile_cols<T>;
   thread_local std::vector<T> a_block, b_block;  // only ever grown: resizing would refill them
   if (a_block.size() < std::size_t(MC) * KC) a_block.resize(std::size_t(MC) * KC);
   if (b_block.size() < std::size_t(KC) * (NC + NR)) b_block.resize(std::size_t(KC) * (NC + NR));
-  T tile[MR * NR];
 
   // Where op(A) is A, a full panel of MR rows is already MR consecutive values per step of k, and
   // where op(B) is B, a panel of NR columns is NR runs along k: the kernel can read them in place,
@@ -196,7 +260,9 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
       if (tb) pack_b<NR>(B, ldb, tb, pc, kc, jc, nc, b_block.data());
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
+        const int edge_rows = mc % MR;  // a last panel of fewer rows, read from a_block even when direct
         if (!direct_a) pack_a<MR>(A, lda, ta, ic, mc, pc, kc, a_block.data());
+        else if (edge_rows) pack_a<MR>(A, lda, ta, ic + mc - edge_rows, edge_rows, pc, kc, a_block.data());
         for (int jr = 0; jr < nc; jr += NR) {
           const int cols = std::min(NR, nc - jr);
           const T* b = b_block.data() + static_cast<std::ptrdiff_t>(jr) * kc;
@@ -209,26 +275,11 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
           }
           for (int ir = 0; ir < mc; ir += MR) {
             const int rows = std::min(MR, mc - ir);
-            const T* a = a_block.data() + static_cast<std::ptrdiff_t>(ir) * kc;
+            const T* a = a_block.data() + (direct_a ? 0 : static_cast<std::ptrdiff_t>(ir) * kc);
             std::ptrdiff_t a_step = MR;
-            if (direct_a && rows == MR) {
-              a = A + (ic + ir) + static_cast<std::ptrdiff_t>(pc) * lda, a_step = lda;
-            } else if (direct_a) {
-              pack_a<MR>(A, lda, ta, ic + ir, rows, pc, kc, a_block.data());
-              a = a_block.data();
-            }
+            if (direct_a && rows == MR) a = A + (ic + ir) + static_cast<std::ptrdiff_t>(pc) * lda, a_step = lda;
             T* c = C + (ic + ir) + static_cast<std::ptrdiff_t>(jc + jr) * ldc;
-            if (rows == MR && cols == NR) {
-              kernel(kc, a, a_step, b, b_step, b_col, c, ldc, alpha, beta_block);
-              continue;
-            }
-            // An edge tile: compute the full tile aside, keep the part inside C.
-            for (int j = 0; j < NR; ++j)
-              for (int i = 0; i < MR; ++i)
-                tile[i + j * MR] = beta_block != T(0) && i < rows && j < cols ? c[i + static_cast<std::ptrdiff_t>(j) * ldc] : T(0);
-            kernel(kc, a, a_step, b, b_step, b_col, tile, MR, alpha, beta_block);
-            for (int j = 0; j < cols; ++j)
-              for (int i = 0; i < rows; ++i) c[i + static_cast<std::ptrdiff_t>(j) * ldc] = tile[i + j * MR];
+            kernel(kc, a, a_step, b, b_step, b_col, c, ldc, alpha, beta_block, rows, cols);
           }
         }
       }
@@ -239,21 +290,23 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
 // Below this many flops a second thread costs more in waking up than it saves.
 constexpr double min_parallel_flops = 4e6;
 
-template <typename T>
+template <int MR, int NR, typename T>
 void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
               const T* B, int ldb, T beta, T* C, int ldc) {
   if (M <= 0 || N <= 0) return;
   // Decided on the whole product, not per thread's share, so that results never depend on the
   // number of threads.
-  if (N < tile_cols<T> && !ta && K > 0) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (N < few_columns && !ta && K > 0) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   const int threads = 2.0 * M * N * K < min_parallel_flops ? 1 : omp_get_max_threads();
-  // Split the columns of C between threads when there are enough, else its rows. Every element
-  // of C is summed by one thread in the same order, so results do not depend on the split.
-  const bool split_columns = N >= 2 * threads * tile_cols<T> || N >= M;
-  const int unit = split_columns ? tile_cols<T> : tile_rows<T>;
+  // Split the rows of C between threads when they are the longer side, else its columns: each
+  // thread then packs only its own part of the larger operand (A's rows, or B's columns) instead
+  // of all of it. Every element of C is summed by one thread in the same order, so results do not
+  // depend on the split.
+  const bool split_columns = N >= M || M < 2 * MR;
+  const int unit = split_columns ? NR : MR;
   const int extent = split_columns ? N : M;
   const int units = (extent + unit - 1) / unit;
-  if (threads == 1 || units < 2) return gemm_serial(kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (threads == 1 || units < 2) return gemm_serial<MR, NR>(kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #pragma omp parallel num_threads(std::min(threads, units))
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -261,11 +314,11 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
     if (first < last) {
       if (split_columns) {
         const T* b = tb ? B + first : B + static_cast<std::ptrdiff_t>(first) * ldb;
-        gemm_serial(kernel, ta, tb, M, last - first, K, alpha, A, lda, b, ldb, beta,
+        gemm_serial<MR, NR>(kernel, ta, tb, M, last - first, K, alpha, A, lda, b, ldb, beta,
                     C + static_cast<std::ptrdiff_t>(first) * ldc, ldc);
       } else {
         const T* a = ta ? A + static_cast<std::ptrdiff_t>(first) * lda : A + first;
-        gemm_serial(kernel, ta, tb, last - first, N, K, alpha, a, lda, B, ldb, beta, C + first, ldc);
+        gemm_serial<MR, NR>(kernel, ta, tb, last - first, N, K, alpha, a, lda, B, ldb, beta, C + first, ldc);
       }
     }
   }
@@ -276,23 +329,40 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
 MicroKernel micro_kernel() { return selected; }
 
 bool use_micro_kernel(MicroKernel kernel) {
-  if (kernel == MicroKernel::avx2 && !cpu_has_avx2()) return false;
+  if (!cpu_supports(kernel)) return false;
   selected = kernel;
   return true;
 }
 
-std::string to_string(MicroKernel kernel) { return kernel == MicroKernel::avx2 ? "avx2" : "portable"; }
+std::string to_string(MicroKernel kernel) {
+  switch (kernel) {
+    case MicroKernel::portable: return "portable";
+    case MicroKernel::avx2: return "avx2";
+    case MicroKernel::avx512: return "avx512";
+  }
+  return "?";
+}
 
 namespace detail {
 
 void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
           float beta, float* C, int ldc) {
-  gemm_any(float_kernel(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  switch (selected) {
+    case MicroKernel::avx512:
+      return gemm_any<32, 8>(avx512_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case MicroKernel::avx2:
+      return gemm_any<16, 6>(with_edge_tiles<16, 6, float, avx2_kernel>, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                             beta, C, ldc);
+    case MicroKernel::portable:
+      return gemm_any<16, 6>(with_edge_tiles<16, 6, float, portable_kernel<16, 6, float>>, ta, tb, M, N, K, alpha, A,
+                             lda, B, ldb, beta, C, ldc);
+  }
 }
 
 void gemm(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb,
           double beta, double* C, int ldc) {
-  gemm_any(double_kernel(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  gemm_any<8, 6>(with_edge_tiles<8, 6, double, portable_kernel<8, 6, double>>, ta, tb, M, N, K, alpha, A, lda, B, ldb,
+                 beta, C, ldc);
 }
 
 }  // namespace detail

@@ -94,7 +94,7 @@ void check_all_kernels(double tolerance) {
 
 TEST(Kernels, FloatMatchesReferenceWithEveryMicroKernel) {
   const MicroKernel chosen = micro_kernel();
-  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2}) {
+  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2, MicroKernel::avx512}) {
     if (!use_micro_kernel(kernel)) {
       std::printf("micro-kernel %s: not supported by this CPU, not tested\n", to_string(kernel).c_str());
       continue;

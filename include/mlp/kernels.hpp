@@ -29,13 +29,13 @@ void row_sums(MatrixView<const T> dZ, T scale, T* db);
 
 /// The innermost loop of the float matrix products. The fastest one the CPU supports is chosen at
 /// start-up; tests and benchmarks switch between them to hold one against another.
-enum class MicroKernel { portable, avx2 };
+enum class MicroKernel { portable, avx2, avx512 };
 /// The micro-kernel in use now.
 MicroKernel micro_kernel();
 /// Switches the float products to `kernel` for the whole process.
 /// @return false, and changes nothing, if the CPU lacks the instructions.
 bool use_micro_kernel(MicroKernel kernel);
-/// "portable" or "avx2".
+/// "portable", "avx2" or "avx512".
 std::string to_string(MicroKernel kernel);
 
 }  // namespace mlp
