@@ -254,9 +254,24 @@ void check_fits(const Dataset& data, const Architecture& arch) {
 
 template <typename T>
 void gather_batch(const Dataset& data, std::span<const std::size_t> indices, MatrixView<T> X) {
-  for (std::size_t j = 0; j < indices.size(); ++j) {
+  // The samples of a shuffled batch lie anywhere in the data set, mostly outside the caches: each
+  // is requested a few samples ahead, and the two halves of the batch are gathered on two threads,
+  // so that the memory's latency is hidden (this loop alone took a tenth of 784-128-64-10's
+  // training time). Every column is computed the same way whatever the thread count.
+  constexpr int ahead = 4;
+  const std::size_t sample_bytes = data.features * (data.pixel_input ? 1 : sizeof(float));
+  const auto request = [&](std::size_t j) {
+    if (j >= indices.size()) return;
+    const char* first = data.pixel_input ? reinterpret_cast<const char*>(data.pixels.data() + indices[j] * data.features)
+                                         : reinterpret_cast<const char*>(data.values.data() + indices[j] * data.features);
+    for (std::size_t offset = 0; offset < sample_bytes; offset += 64) __builtin_prefetch(first + offset);
+  };
+  const int m = static_cast<int>(indices.size());
+#pragma omp parallel for schedule(static) if (std::size_t(m) * sample_bytes >= 64 * 1024)
+  for (int j = 0; j < m; ++j) {
+    request(j + ahead);
     const std::size_t first = indices[j] * data.features;
-    T* x = X.col(static_cast<int>(j));
+    T* x = X.col(j);
     if (data.pixel_input) {
       // Exactly p / 255 as PyTorch's x.float() / 255 gives it, not p times a rounded 1/255 (off in
       // the last bit for half the pixel values): the product is corrected by one Newton step,

@@ -1,6 +1,9 @@
 // The update rules of optimizers.hpp: one loop per kind, one line per formula, in PyTorch's order.
 #include "mlp/optimizers.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -155,30 +158,46 @@ void Optimizer::step(std::span<float> parameters, std::span<const float> gradien
   ++steps_;
   const OptimizerOptions& o = options_;
   const float alpha = float(learning_rate), lambda = float(o.weight_decay), eps = float(o.eps);
-  switch (o.kind) {
-    case OptimizerKind::sgd:
-      sgd_step(parameters, gradients, alpha, lambda);
-      break;
-    case OptimizerKind::momentum:
-    case OptimizerKind::nesterov:
-      momentum_step(parameters, gradients, first_, alpha, lambda, float(o.momentum),
-                    o.kind == OptimizerKind::nesterov);
-      break;
-    case OptimizerKind::adam:
-    case OptimizerKind::adamw: {
-      // Bias corrections in double, as PyTorch computes them in Python, then rounded to float.
-      const double t = double(steps_);
-      const double c1 = 1 - std::pow(o.beta1, t), c2 = 1 - std::pow(o.beta2, t);
-      const bool decoupled = o.kind == OptimizerKind::adamw;
-      adam_step(parameters, gradients, first_, second_, float(learning_rate / c1),
-                float(std::sqrt(c2)), decoupled ? float(1 - learning_rate * o.weight_decay) : 1.0f,
-                decoupled ? 0.0f : lambda, float(o.beta1), float(o.beta2), float(1 - o.beta1),
-                float(1 - o.beta2), eps);
-      break;
+  // Bias corrections in double, as PyTorch computes them in Python, then rounded to float.
+  const double t = double(steps_);
+  const double c1 = 1 - std::pow(o.beta1, t), c2 = 1 - std::pow(o.beta2, t);
+  const bool decoupled = o.kind == OptimizerKind::adamw;
+  // The rule for parameters [first, first + count).
+  const auto update = [&](std::size_t first, std::size_t count) {
+    const std::span<float> theta = parameters.subspan(first, count);
+    const std::span<const float> dtheta = gradients.subspan(first, count);
+    const auto state = [&](std::vector<float>& buffer) { return std::span<float>(buffer).subspan(first, count); };
+    switch (o.kind) {
+      case OptimizerKind::sgd:
+        sgd_step(theta, dtheta, alpha, lambda);
+        break;
+      case OptimizerKind::momentum:
+      case OptimizerKind::nesterov:
+        momentum_step(theta, dtheta, state(first_), alpha, lambda, float(o.momentum),
+                      o.kind == OptimizerKind::nesterov);
+        break;
+      case OptimizerKind::adam:
+      case OptimizerKind::adamw:
+        adam_step(theta, dtheta, state(first_), state(second_), float(learning_rate / c1), float(std::sqrt(c2)),
+                  decoupled ? float(1 - learning_rate * o.weight_decay) : 1.0f, decoupled ? 0.0f : lambda,
+                  float(o.beta1), float(o.beta2), float(1 - o.beta1), float(1 - o.beta2), eps);
+        break;
+      case OptimizerKind::rmsprop:
+        rmsprop_step(theta, dtheta, state(first_), alpha, lambda, float(o.rho), float(1 - o.rho), eps);
+        break;
     }
-    case OptimizerKind::rmsprop:
-      rmsprop_step(parameters, gradients, first_, alpha, lambda, float(o.rho), float(1 - o.rho), eps);
-      break;
+  };
+  // Each parameter's update reads and writes only its own values, so threads taking a slice each
+  // give the same bits as one thread; below this size waking them costs more than it saves.
+  constexpr std::size_t min_parallel_parameters = 1 << 15;
+  const std::size_t n = parameters.size();
+  const int threads = n < min_parallel_parameters ? 1 : omp_get_max_threads();
+  if (threads == 1) return update(0, n);
+#pragma omp parallel num_threads(threads)
+  {
+    const std::size_t slice = (n / threads + 15) / 16 * 16;  // whole cache lines
+    const std::size_t first = std::min(n, slice * omp_get_thread_num());
+    update(first, std::min(n, first + slice) - first);
   }
 }
 
