@@ -289,6 +289,8 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
 
 // Below this many flops a second thread costs more in waking up than it saves.
 constexpr double min_parallel_flops = 4e6;
+// The same for gemm_few_columns, in elements of A (784 x 128 is 100,352).
+constexpr double min_parallel_matrix = 64e3;
 
 template <int MR, int NR, typename T>
 void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
@@ -296,7 +298,19 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
   if (M <= 0 || N <= 0) return;
   // Decided on the whole product, not per thread's share, so that results never depend on the
   // number of threads.
-  if (N < few_columns && !ta && K > 0) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (N < few_columns && !ta && K > 0) {
+    // Bound by reading A: with two threads, each reads its half of the rows, from its own core's
+    // cache when the product is repeated (one image after another through the same layer).
+    const int threads = double(M) * K < min_parallel_matrix ? 1 : std::min(omp_get_max_threads(), M / 64);
+    if (threads <= 1) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int first = M / 64 * t / nt * 64, last = t + 1 == nt ? M : M / 64 * (t + 1) / nt * 64;
+      gemm_few_columns(tb, last - first, N, K, alpha, A + first, lda, B, ldb, beta, C + first, ldc);
+    }
+    return;
+  }
   const int threads = 2.0 * M * N * K < min_parallel_flops ? 1 : omp_get_max_threads();
   // Split the rows of C between threads when they are the longer side, else its columns: each
   // thread then packs only its own part of the larger operand (A's rows, or B's columns) instead
