@@ -25,11 +25,11 @@ cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs" | tee -a "$ctest_log"
 
-echo "== ThreadSanitizer (clang, LLVM's libomp): the multi-threaded kernels and training, 2 threads"
+echo "== ThreadSanitizer (clang, LLVM's libomp): the multi-threaded kernels, training, optimizers and batch gathering, 2 threads"
 # libgomp is not instrumented and TSan reports its own barriers as races; libomp is understood.
 scripts/install-deps.sh clang libclang-rt-14-dev libomp-dev
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan -j "$jobs" --target test_kernels test_network test_training
+cmake --build --preset tsan -j "$jobs" --target test_kernels test_network test_training test_optimizers test_data
 ctest --preset tsan -j "$jobs" | tee -a "$ctest_log"
 
 echo "== libFuzzer targets (fuzz/), 30 s each; see docs/reliability.md"

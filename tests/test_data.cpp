@@ -1,6 +1,9 @@
 // The IDX and CSV readers on good and broken files, validation splits, and batch assembly.
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <zlib.h>
+
+#include <algorithm>
 
 #include "mlp/data.hpp"
 #include "mlp/error.hpp"
@@ -229,6 +232,24 @@ void expect_every_pixel_scaled_exactly() {
 TEST(Data, GatherGivesExactlyPixelOver255) {
   expect_every_pixel_scaled_exactly<float>();
   expect_every_pixel_scaled_exactly<double>();
+}
+
+TEST(Data, GatherDoesNotDependOnTheThreadCount) {
+  // A batch large enough to be gathered on two threads, in shuffled order, against one thread.
+  Dataset data;
+  data.features = 784;
+  data.count = 1000;
+  data.pixels.resize(data.count * data.features);
+  for (std::size_t i = 0; i < data.pixels.size(); ++i) data.pixels[i] = std::uint8_t(i * 2654435761u >> 24);
+  std::vector<std::size_t> batch(256);
+  for (std::size_t j = 0; j < batch.size(); ++j) batch[j] = (j * 617) % data.count;
+  Matrix<float> one(784, 256), two(784, 256);
+  omp_set_num_threads(1);
+  gather_batch<float>(data, batch, one);
+  omp_set_num_threads(2);
+  gather_batch<float>(data, batch, two);
+  EXPECT_TRUE(std::equal(one.data(), one.data() + 784 * 256, two.data()));
+  EXPECT_EQ(two(5, 255), data.pixels[batch[255] * 784 + 5] / 255.0f);
 }
 
 TEST(Data, GatherScalesPixelsAndBuildsTargets) {

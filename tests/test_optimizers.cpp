@@ -1,5 +1,6 @@
 // The optimizers: each rule on two parameters worked out by hand, weight decay, checkpoints, bad options.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -160,6 +161,29 @@ TEST(Optimizers, RestoredStateContinuesBitForBit) {
     EXPECT_EQ(second.steps(), 6u);
     EXPECT_EQ(std::memcmp(straight.data(), resumed.data(), n * sizeof(float)), 0);
     EXPECT_NE(straight, start);
+  }
+}
+
+TEST(Optimizers, ResultsDoNotDependOnTheThreadCount) {
+  // Blocks large enough to be split between threads, of a size that is not a whole number of
+  // cache lines: two steps on one thread and on two give the same bits.
+  const std::size_t n = (1 << 16) + 7;
+  Rng rng(6);
+  std::vector<float> start(n), g(n);
+  for (float& x : start) x = float(rng.normal());
+  for (float& x : g) x = float(rng.normal());
+  for (OptimizerKind kind : {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::nesterov,
+                             OptimizerKind::adam, OptimizerKind::adamw, OptimizerKind::rmsprop}) {
+    SCOPED_TRACE(to_string(kind));
+    const OptimizerOptions options{.kind = kind, .weight_decay = 0.01};
+    std::vector<float> one = start, two = start;
+    Optimizer on_one(options, n), on_two(options, n);
+    omp_set_num_threads(1);
+    for (int t = 0; t < 2; ++t) on_one.step(one, g, 0.01);
+    omp_set_num_threads(2);
+    for (int t = 0; t < 2; ++t) on_two.step(two, g, 0.01);
+    EXPECT_EQ(std::memcmp(one.data(), two.data(), n * sizeof(float)), 0);
+    EXPECT_NE(one, start);
   }
 }
 
