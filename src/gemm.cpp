@@ -7,7 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <vector>
+#include <memory>
 
 #include "mlp/kernels.hpp"
 
@@ -232,6 +232,18 @@ void gemm_few_columns(bool tb, int M, int N, int K, T alpha, const T* A, int lda
   }
 }
 
+// A thread's packing buffer, grown to what its products need and never filled: pages that no
+// product touches take no memory.
+template <typename T>
+struct Scratch {
+  std::unique_ptr<T[]> values;
+  std::size_t size = 0;
+  T* at_least(std::size_t n) {
+    if (n > size) values.reset(new T[n]), size = n;
+    return values.get();
+  }
+};
+
 template <int MR, int NR, typename T>
 void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
                  const T* B, int ldb, T beta, T* C, int ldc) {
@@ -243,9 +255,10 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
       }
     return;
   }
-  thread_local std::vector<T> a_block, b_block;  // only ever grown: resizing would refill them
-  if (a_block.size() < std::size_t(MC) * KC) a_block.resize(std::size_t(MC) * KC);
-  if (b_block.size() < std::size_t(KC) * (NC + NR)) b_block.resize(std::size_t(KC) * (NC + NR));
+  const auto round_up = [](int n, int multiple) { return std::size_t((n + multiple - 1) / multiple * multiple); };
+  thread_local Scratch<T> a_scratch, b_scratch;
+  T* const a_block = a_scratch.at_least(round_up(std::min(M, MC), MR) * std::min(K, KC));
+  T* const b_block = b_scratch.at_least(round_up(std::min(N, NC), NR) * std::min(K, KC));
 
   // Where op(A) is A, a full panel of MR rows is already MR consecutive values per step of k, and
   // where op(B) is B, a panel of NR columns is NR runs along k: the kernel can read them in place,
@@ -257,25 +270,25 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
       const T beta_block = pc == 0 ? beta : T(1);  // later depth blocks accumulate
-      if (tb) pack_b<NR>(B, ldb, tb, pc, kc, jc, nc, b_block.data());
+      if (tb) pack_b<NR>(B, ldb, tb, pc, kc, jc, nc, b_block);
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
         const int edge_rows = mc % MR;  // a last panel of fewer rows, read from a_block even when direct
-        if (!direct_a) pack_a<MR>(A, lda, ta, ic, mc, pc, kc, a_block.data());
-        else if (edge_rows) pack_a<MR>(A, lda, ta, ic + mc - edge_rows, edge_rows, pc, kc, a_block.data());
+        if (!direct_a) pack_a<MR>(A, lda, ta, ic, mc, pc, kc, a_block);
+        else if (edge_rows) pack_a<MR>(A, lda, ta, ic + mc - edge_rows, edge_rows, pc, kc, a_block);
         for (int jr = 0; jr < nc; jr += NR) {
           const int cols = std::min(NR, nc - jr);
-          const T* b = b_block.data() + static_cast<std::ptrdiff_t>(jr) * kc;
+          const T* b = b_block + static_cast<std::ptrdiff_t>(jr) * kc;
           std::ptrdiff_t b_step = NR, b_col = 1;
           if (!tb && cols == NR) {
             b = B + pc + static_cast<std::ptrdiff_t>(jc + jr) * ldb, b_step = 1, b_col = ldb;
           } else if (!tb) {
-            pack_b<NR>(B, ldb, tb, pc, kc, jc + jr, cols, b_block.data());
-            b = b_block.data();
+            pack_b<NR>(B, ldb, tb, pc, kc, jc + jr, cols, b_block);
+            b = b_block;
           }
           for (int ir = 0; ir < mc; ir += MR) {
             const int rows = std::min(MR, mc - ir);
-            const T* a = a_block.data() + (direct_a ? 0 : static_cast<std::ptrdiff_t>(ir) * kc);
+            const T* a = a_block + (direct_a ? 0 : static_cast<std::ptrdiff_t>(ir) * kc);
             std::ptrdiff_t a_step = MR;
             if (direct_a && rows == MR) a = A + (ic + ir) + static_cast<std::ptrdiff_t>(pc) * lda, a_step = lda;
             T* c = C + (ic + ir) + static_cast<std::ptrdiff_t>(jc + jr) * ldc;
