@@ -20,6 +20,7 @@ stdout, a human line on stderr. Exit codes: 0 done, 2 usage, 3 OpenBLAS not acti
 """
 
 import argparse
+import ctypes
 import gzip
 import json
 import os
@@ -108,6 +109,18 @@ def require_openblas():
             "--config libblas.so.3-x86_64-linux-gnu). Refusing to run.\n" % (", ".join(libs) or "none"))
         sys.exit(EXIT_NO_OPENBLAS)
     return libs
+
+
+def openblas_kernels(libs):
+    """The kernel family OpenBLAS chose for this CPU ("Cooperlake", "Haswell", ...), or None."""
+    for path in libs:
+        try:
+            corename = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        corename.restype = ctypes.c_char_p
+        return corename().decode()
+    return None
 
 
 def idx_path(folder, name):
@@ -226,7 +239,7 @@ def run(name, args, data, rss_start_kb, rss_loaded_kb, load_seconds, blas):
     record = {
         "bench": "torch", "config": name, "what": what, "layers": "-".join(map(str, layers)), "batch": batch,
         "kind": kind, "parameters": params, "torch_version": torch.__version__,
-        "aten_threads": torch.get_num_threads(), "blas": blas,
+        "aten_threads": torch.get_num_threads(), "blas": blas, "openblas_kernels": openblas_kernels(blas),
         "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "unit": unit, "units_timed": len(seconds), "samples_per_unit": samples_per_unit,
         "seconds": None if kind == "latency" else [round(s, 6) for s in seconds],
