@@ -1,6 +1,8 @@
 // The training loop (shuffle, batch, forward, backward, update), its stopping rules, and evaluation.
 #include "mlp/training.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -179,12 +181,40 @@ double clip_gradient_norm(std::span<float> gradients, double max_norm) {
   return norm;
 }
 
+ThreadChooser::ThreadChooser(int max_threads, int window, double window_seconds, int period)
+    : max_threads_(std::max(max_threads, 1)), window_(std::max(window, 1)), window_seconds_(window_seconds),
+      period_(std::max(period, 1)) {}
+
+void ThreadChooser::measure(int mode) {
+  settled_ = false, mode_ = mode, batches_ = 0, seconds_ = 0;
+}
+
+int ThreadChooser::next(double last_batch_seconds) {
+  if (max_threads_ == 1) return 1;
+  if (++calls_ == 1) {  // the warm-up batch, whose time is not counted
+    measure(0);
+    return max_threads_;
+  }
+  if (calls_ > 2) seconds_ += last_batch_seconds, ++batches_;
+  const bool timed = batches_ >= 8L * window_ || (batches_ >= window_ && seconds_ >= window_seconds_);
+  if (settled_ ? batches_ == period_ : timed) {
+    mean_[mode_] = seconds_ / batches_;
+    if (mean_[1 - mode_] < 0 || settled_) {
+      measure(1 - mode_);
+    } else {
+      settled_ = true, mode_ = mean_[0] < mean_[1] ? 0 : 1, batches_ = 0, seconds_ = 0;
+    }
+  }
+  return mode_ == 0 ? 1 : max_threads_;
+}
+
 Trainer::Trainer(Network<float>& net, const TrainOptions& options, const Rng& rng)
     : Trainer(net, options, rng, Optimizer(options.optimizer, net.parameters().size()), {}) {}
 
 Trainer::Trainer(Network<float>& net, const TrainOptions& options, const Rng& rng, Optimizer optimizer,
                  TrainProgress progress)
-    : net_(net), options_(options), optimizer_(std::move(optimizer)), rng_(rng), progress_(std::move(progress)) {
+    : net_(net), options_(options), optimizer_(std::move(optimizer)), rng_(rng), progress_(std::move(progress)),
+      threads_(omp_get_max_threads()) {
   check_train_options(options_);
   if (optimizer_.parameter_count() != net_.parameters().size())
     throw Error("the optimizer's state holds " + std::to_string(optimizer_.parameter_count()) +
@@ -294,7 +324,15 @@ void Trainer::run_epoch(int epoch, const Dataset& train_set, const TrainCallback
 
   const Clock::time_point start = Clock::now();
   const double seconds_before = progress_.epoch_seconds;
+  // The thread count is chosen batch by batch and put back as it was when the epoch ends.
+  struct ThreadsRestored {
+    int threads = omp_get_max_threads();
+    ~ThreadsRestored() { omp_set_num_threads(threads); }
+  } restored;
+  double last_batch_seconds = 0;
   for (std::size_t first = progress_.samples_done; first < N; first += B) {
+    if (options_.choose_threads) omp_set_num_threads(threads_.next(last_batch_seconds));
+    const Clock::time_point batch_start = Clock::now();
     const int m = static_cast<int>(std::min<std::size_t>(B, N - first));
     const std::span<const std::size_t> batch(order.data() + first, m);
     const MatrixView<float> Xb = X.view().first_cols(m), Yb = Y.view().first_cols(m);
@@ -316,6 +354,7 @@ void Trainer::run_epoch(int epoch, const Dataset& train_set, const TrainCallback
     net_.backward(Yb);
     if (options_.clip_norm > 0) clip_gradient_norm(net_.gradients(), options_.clip_norm);
     optimizer_.step(net_.parameters(), net_.gradients(), learning_rate);
+    last_batch_seconds = seconds_since(batch_start);
 
     progress_.samples_done = first + m;
     progress_.epoch_seconds = seconds_before + seconds_since(start);

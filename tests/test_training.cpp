@@ -84,6 +84,59 @@ TEST(Training, SameSeedSameWeightsBitForBit) {
   EXPECT_NE(run(5), run(6));
 }
 
+TEST(Training, ThreadChoiceDoesNotChangeTheResult) {
+  // Batches of 200 x 300 x 64 products, split between threads, chosen by timing or not.
+  const Dataset data = stripes(2000, 300, 4, 3);
+  auto run = [&](bool choose_threads) {
+    Network<float> net(Architecture{{300, 200, 4}});
+    Rng rng(7);
+    net.initialize(rng);
+    TrainOptions options;
+    options.epochs = 2;
+    options.choose_threads = choose_threads;
+    train(net, data, options, rng);
+    return std::vector<float>(net.parameters().begin(), net.parameters().end());
+  };
+  EXPECT_EQ(run(true), run(false));
+}
+
+TEST(ThreadChooser, TimesBothThenKeepsTheFaster) {
+  // Timings of 2 batches, periods of 4, up to 4 threads; `seconds(threads)` is how long a batch
+  // takes.
+  double last = 0;  // how long the chooser's previous batch took
+  const auto sequence = [&last](ThreadChooser& chooser, int batches, auto seconds) {
+    std::vector<int> counts;
+    for (int b = 0; b < batches; ++b) {
+      counts.push_back(chooser.next(last));
+      last = seconds(counts.back());
+    }
+    return counts;
+  };
+  // All threads faster: a warm-up batch, 2 on one thread, 2 on four, 4 on four, 2 on one, ...
+  ThreadChooser quiet(4, 2, 0, 4);
+  EXPECT_EQ(sequence(quiet, 15, [](int threads) { return threads == 1 ? 2.0 : 1.0; }),
+            (std::vector<int>{4, 1, 1, 4, 4, 4, 4, 4, 4, 1, 1, 4, 4, 4, 4}));
+  // One thread faster: after the timing, 4 on one thread, then 2 on four, and so on.
+  ThreadChooser busy(4, 2, 0, 4);
+  EXPECT_EQ(sequence(busy, 15, [](int threads) { return threads == 1 ? 1.0 : 3.0; }),
+            (std::vector<int>{4, 1, 1, 4, 4, 1, 1, 1, 1, 4, 4, 1, 1, 1, 1}));
+  // A machine that becomes quiet: four threads are timed as fast as one was, and kept (ties go
+  // to four); one thread, timed again after the period, now loses.
+  EXPECT_EQ(sequence(busy, 10, [](int threads) { return threads == 1 ? 3.0 : 1.0; }),
+            (std::vector<int>{4, 4, 4, 4, 4, 4, 1, 1, 4, 4}));
+  // A timing lasts at least `window_seconds`, up to 8 windows: 3 batches of 1 s on one thread
+  // make 2.5 s, 5 of 0.5 s on two threads.
+  ThreadChooser slow(2, 1, 2.5, 100);
+  EXPECT_EQ(sequence(slow, 10, [](int threads) { return threads == 1 ? 1.0 : 0.5; }),
+            (std::vector<int>{2, 1, 1, 1, 2, 2, 2, 2, 2, 2}));
+  ThreadChooser capped(2, 1, 100, 100);
+  EXPECT_EQ(sequence(capped, 19, [](int threads) { return threads == 1 ? 1.0 : 0.5; }),
+            (std::vector<int>{2, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}));
+  ThreadChooser single(1);
+  EXPECT_EQ(single.next(0), 1);
+  EXPECT_EQ(single.next(1), 1);
+}
+
 TEST(Training, LearnsStripesAndReportsMetrics) {
   const Dataset data = stripes(600, 30, 3, 3), test = stripes(200, 30, 3, 4);
   Network<float> net(Architecture{{30, 8, 3}});

@@ -37,6 +37,38 @@ struct TrainOptions {
   // Set from elsewhere (a SIGINT handler): the current batch is finished, on_checkpoint is called
   // and training returns; a checkpoint then resumes exactly where it stopped.
   const std::atomic<bool>* stop = nullptr;
+  // Time batches on one thread and on all of them now and then, and train on the faster (see
+  // ThreadChooser); results are the same bits either way. Off: always all of them.
+  bool choose_threads = true;
+};
+
+// Picks the thread count of each training batch by timing batches. Every kernel splits its work so
+// that results are the same bits on any number of threads, so this is only about speed: on a quiet
+// machine two threads win, but where the other core is busy every hand-off between the threads
+// may wait for the scheduler, and one thread was 2.8x faster (784-128-64-10, batch 64).
+// After one warm-up batch it times batches on one thread, then on `max_threads` (each timing at
+// least `window` batches and `window_seconds`, at most 8 x window batches), runs `period` batches
+// on the faster, timing them too, then times the other count again, and so on. It compares mean
+// times over many batches because two threads on a busy machine are mostly fast, with a few
+// batches a scheduler's time slice late.
+class ThreadChooser {
+ public:
+  explicit ThreadChooser(int max_threads, int window = 4, double window_seconds = 0.01, int period = 1024);
+  // The thread count for the next batch; `last_batch_seconds` is how long the previous one took
+  // (ignored for the first batch).
+  int next(double last_batch_seconds);
+
+ private:
+  void measure(int mode);  // mode 0: one thread, 1: max_threads
+  int max_threads_, window_;
+  double window_seconds_;
+  int period_;
+  long calls_ = 0;
+  bool settled_ = false;              // running the faster count, else timing `mode_`
+  int mode_ = 1;
+  long batches_ = 0;                  // in the current stretch
+  double seconds_ = 0;                // of the current stretch
+  double mean_[2] = {-1, -1};         // seconds per batch on one thread, on all; -1: not timed yet
 };
 
 // Throws Error naming the command-line option of the first bad value.
@@ -159,6 +191,7 @@ class Trainer {
   Rng rng_;
   TrainProgress progress_;
   std::vector<float> last_epoch_parameters_;  // to fall back to when the loss diverges
+  ThreadChooser threads_;
 };
 
 // Scales `gradients` by max_norm / (‖g‖ + 1e-6) when their L2 norm ‖g‖ exceeds max_norm (as
