@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // --threads may come after the subcommand too
   int threads = 0;
-  app.add_option("--threads", threads, "Threads for the matrix products (default: all cores); a run is bit-for-bit reproducible for a given count")
+  app.add_option("--threads", threads, "Threads at most (default: all cores); results are the same bits for any count, and training times one thread against these and uses the faster")
       ->check(CLI::Range(1, 1024));
   app.set_version_flag("--version", "mlp 0.1.0");
 
