@@ -145,7 +145,7 @@ Bound memory_bound(const Config& c, const mlp::TrainTest& data, std::size_t para
 void usage(std::FILE* out) {
   std::fprintf(out,
                "usage: mlp_bench --config NAME [--data DIR] [--epochs N] [--reps N] [--reps-batch N]\n"
-               "                 [--peak-gflops G] [--seed S]\n"
+               "                 [--peak-gflops G] [--seed S] [--fixed-threads]\n"
                "       mlp_bench --list\n"
                "  --config NAME    one of the configurations (--list), or 'all' (one process: the\n"
                "                   peak RSS then covers every configuration run so far)\n"
@@ -154,6 +154,7 @@ void usage(std::FILE* out) {
                "  --reps N         single-image forward calls timed (default 20000)\n"
                "  --reps-batch N   batch-1024 passes over the 60,000 images timed (default 7)\n"
                "  --peak-gflops G  measured FMA peak (bench/fma_peak, all cores) for the share of peak\n"
+               "  --fixed-threads  train on all threads throughout (TrainOptions::choose_threads off)\n"
                "exit: 0 done, 2 usage, %d MNIST not found (skipped)\n",
                MLP_BENCH_MNIST, kExitSkipped);
 }
@@ -166,6 +167,7 @@ struct Options {
   int reps_batch = 7;
   double peak_gflops = 0;
   std::uint64_t seed = 42;
+  bool fixed_threads = false;
 };
 
 bool mnist_present(const std::string& folder) {
@@ -204,6 +206,7 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
     options.batch_size = c.batch;
     options.learning_rate = 0.1;
     options.shuffle = true;
+    options.choose_threads = !o.fixed_threads;
     // One run of all the epochs, as `mlp train` does it; each epoch timed from the end of the
     // one before.
     Clock::time_point start = Clock::now();
@@ -317,6 +320,7 @@ int main(int argc, char** argv) {
     else if (arg == "--reps-batch") o.reps_batch = std::atoi(value().c_str());
     else if (arg == "--peak-gflops") o.peak_gflops = std::atof(value().c_str());
     else if (arg == "--seed") o.seed = std::strtoull(value().c_str(), nullptr, 10);
+    else if (arg == "--fixed-threads") o.fixed_threads = true;
     else if (arg == "--list") list = true;
     else if (arg == "--help" || arg == "-h") {
       usage(stdout);

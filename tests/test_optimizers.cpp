@@ -33,6 +33,9 @@ std::vector<std::vector<float>> run(OptimizerOptions options, double alpha,
   return after;
 }
 
+constexpr OptimizerKind every_kind[] = {OptimizerKind::sgd,  OptimizerKind::momentum, OptimizerKind::nesterov,
+                                        OptimizerKind::adam, OptimizerKind::adamw,    OptimizerKind::rmsprop};
+
 void expect_near(const std::vector<float>& actual, const std::vector<double>& expected) {
   ASSERT_EQ(actual.size(), expected.size());
   for (std::size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-6) << "θ" << i;
@@ -139,8 +142,7 @@ TEST(Optimizers, RestoredStateContinuesBitForBit) {
   for (auto& g : gs)
     for (float& x : g) x = float(rng.normal());
 
-  for (OptimizerKind kind : {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::nesterov,
-                             OptimizerKind::adam, OptimizerKind::adamw, OptimizerKind::rmsprop}) {
+  for (OptimizerKind kind : every_kind) {
     SCOPED_TRACE(to_string(kind));
     const OptimizerOptions options{.kind = kind, .weight_decay = 0.01};
     std::vector<float> straight = start, resumed = start;
@@ -172,8 +174,7 @@ TEST(Optimizers, ResultsDoNotDependOnTheThreadCount) {
   std::vector<float> start(n), g(n);
   for (float& x : start) x = float(rng.normal());
   for (float& x : g) x = float(rng.normal());
-  for (OptimizerKind kind : {OptimizerKind::sgd, OptimizerKind::momentum, OptimizerKind::nesterov,
-                             OptimizerKind::adam, OptimizerKind::adamw, OptimizerKind::rmsprop}) {
+  for (OptimizerKind kind : every_kind) {
     SCOPED_TRACE(to_string(kind));
     const OptimizerOptions options{.kind = kind, .weight_decay = 0.01};
     std::vector<float> one = start, two = start;
