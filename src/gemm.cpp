@@ -141,7 +141,8 @@ bool cpu_supports(MicroKernel kernel) {
   switch (kernel) {
     case MicroKernel::portable: return true;
     case MicroKernel::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case MicroKernel::avx512: return __builtin_cpu_supports("avx512f");
+    case MicroKernel::avx512:  // its short products go to the AVX2 kernel
+      return __builtin_cpu_supports("avx512f") && cpu_supports(MicroKernel::avx2);
   }
   return false;
 }
