@@ -329,9 +329,8 @@ void Trainer::run_epoch(int epoch, const Dataset& train_set, const TrainCallback
     int threads = omp_get_max_threads();
     ~ThreadsRestored() { omp_set_num_threads(threads); }
   } restored;
-  double last_batch_seconds = 0;
   for (std::size_t first = progress_.samples_done; first < N; first += B) {
-    if (options_.choose_threads) omp_set_num_threads(threads_.next(last_batch_seconds));
+    if (options_.choose_threads) omp_set_num_threads(threads_.next(last_batch_seconds_));
     const Clock::time_point batch_start = Clock::now();
     const int m = static_cast<int>(std::min<std::size_t>(B, N - first));
     const std::span<const std::size_t> batch(order.data() + first, m);
@@ -354,7 +353,7 @@ void Trainer::run_epoch(int epoch, const Dataset& train_set, const TrainCallback
     net_.backward(Yb);
     if (options_.clip_norm > 0) clip_gradient_norm(net_.gradients(), options_.clip_norm);
     optimizer_.step(net_.parameters(), net_.gradients(), learning_rate);
-    last_batch_seconds = seconds_since(batch_start);
+    last_batch_seconds_ = seconds_since(batch_start);
 
     progress_.samples_done = first + m;
     progress_.epoch_seconds = seconds_before + seconds_since(start);

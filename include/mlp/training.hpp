@@ -192,6 +192,7 @@ class Trainer {
   TrainProgress progress_;
   std::vector<float> last_epoch_parameters_;  // to fall back to when the loss diverges
   ThreadChooser threads_;
+  double last_batch_seconds_ = 0;  // what threads_ is told before the next batch
 };
 
 // Scales `gradients` by max_norm / (‖g‖ + 1e-6) when their L2 norm ‖g‖ exceeds max_norm (as
