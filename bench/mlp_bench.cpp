@@ -13,8 +13,9 @@
 // - training: full epochs of the 60,000 training images (shuffled, batches of m, one forward,
 //   backward and SGD step per batch, as mlp::train does it; its per-batch loss and accuracy
 //   bookkeeping included); one mlp::train call runs all the epochs, each timed from the end of the
-//   one before (on_epoch). samples/s is the median over the epochs (the best is reported too). Effective GFLOP/s = 6 x parameters x
-//   samples/s (2 for the forward product, 4 for the two backward products).
+//   one before (on_epoch). samples/s is the median over the epochs (the best is reported too).
+//   Effective GFLOP/s = 6 x parameters x samples/s (2 for the forward product, 4 for the two
+//   backward products).
 // - inference latency: Network::forward of one already-scaled 784 x 1 column, timed one call at
 //   a time after a warm-up; the median over --reps calls.
 // - inference throughput: mlp::predict over the 60,000 training images in batches of 1024

@@ -308,6 +308,16 @@ constexpr double min_parallel_flops = 1e6;
 // The same for gemm_few_columns, in elements of A (784 x 128 is 100,352).
 constexpr double min_parallel_matrix = 64e3;
 
+// The part [first, last) of [0, extent) that thread t of nt computes: whole units of `unit`, the
+// last of which may be short.
+struct Share {
+  int first, last;
+};
+Share thread_share(int extent, int unit, int t, int nt) {
+  const int units = (extent + unit - 1) / unit;
+  return {std::min(extent, units * t / nt * unit), std::min(extent, units * (t + 1) / nt * unit)};
+}
+
 template <int MR, int NR, typename T>
 void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
               const T* B, int ldb, T beta, T* C, int ldc) {
@@ -321,8 +331,7 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
     if (threads <= 1) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #pragma omp parallel num_threads(threads)
     {
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      const int first = M / 64 * t / nt * 64, last = t + 1 == nt ? M : M / 64 * (t + 1) / nt * 64;
+      const auto [first, last] = thread_share(M, 64, omp_get_thread_num(), omp_get_num_threads());
       gemm_few_columns(tb, last - first, N, K, alpha, A + first, lda, B, ldb, beta, C + first, ldc);
     }
     return;
@@ -339,8 +348,7 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
   if (threads == 1 || units < 2) return gemm_serial<MR, NR>(kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #pragma omp parallel num_threads(std::min(threads, units))
   {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int first = units * t / nt * unit, last = std::min(extent, units * (t + 1) / nt * unit);
+    const auto [first, last] = thread_share(extent, unit, omp_get_thread_num(), omp_get_num_threads());
     if (first < last) {
       if (split_columns) {
         const T* b = tb ? B + first : B + static_cast<std::ptrdiff_t>(first) * ldb;

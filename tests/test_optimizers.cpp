@@ -36,6 +36,12 @@ std::vector<std::vector<float>> run(OptimizerOptions options, double alpha,
 constexpr OptimizerKind every_kind[] = {OptimizerKind::sgd,  OptimizerKind::momentum, OptimizerKind::nesterov,
                                         OptimizerKind::adam, OptimizerKind::adamw,    OptimizerKind::rmsprop};
 
+std::vector<float> normal_values(std::size_t n, Rng& rng) {
+  std::vector<float> values(n);
+  for (float& x : values) x = float(rng.normal());
+  return values;
+}
+
 void expect_near(const std::vector<float>& actual, const std::vector<double>& expected) {
   ASSERT_EQ(actual.size(), expected.size());
   for (std::size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-6) << "θ" << i;
@@ -136,11 +142,9 @@ TEST(Optimizers, RestoredStateContinuesBitForBit) {
   // optimizer), and 3 more: the parameters must be the same bits.
   const std::size_t n = 37;
   Rng rng(5);
-  std::vector<float> start(n);
-  for (float& x : start) x = float(rng.normal());
-  std::vector<std::vector<float>> gs(6, std::vector<float>(n));
-  for (auto& g : gs)
-    for (float& x : g) x = float(rng.normal());
+  const std::vector<float> start = normal_values(n, rng);
+  std::vector<std::vector<float>> gs;
+  for (int t = 0; t < 6; ++t) gs.push_back(normal_values(n, rng));
 
   for (OptimizerKind kind : every_kind) {
     SCOPED_TRACE(to_string(kind));
@@ -171,9 +175,7 @@ TEST(Optimizers, ResultsDoNotDependOnTheThreadCount) {
   // cache lines: two steps on one thread and on two give the same bits.
   const std::size_t n = (1 << 16) + 7;
   Rng rng(6);
-  std::vector<float> start(n), g(n);
-  for (float& x : start) x = float(rng.normal());
-  for (float& x : g) x = float(rng.normal());
+  const std::vector<float> start = normal_values(n, rng), g = normal_values(n, rng);
   for (OptimizerKind kind : every_kind) {
     SCOPED_TRACE(to_string(kind));
     const OptimizerOptions options{.kind = kind, .weight_decay = 0.01};
