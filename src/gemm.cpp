@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <type_traits>
 
 #include "mlp/kernels.hpp"
 
@@ -154,6 +155,39 @@ MicroKernel fastest_supported() {
 }
 
 MicroKernel selected = fastest_supported();
+const bool has_avx512 = cpu_supports(MicroKernel::avx512);
+
+// out[q * out_step + i] = runs[i][q] for 16 runs of 16 values: a 16 x 16 transpose in registers,
+// in four rounds of shuffles (pairs of values, quadruples, 128-bit lanes, lanes again).
+// GCC 12's plain unpack and lane shuffles pass an undefined vector that -Wuninitialized reports
+// (GCC bug 105593); their _mask_ forms with every lane selected are the same instructions.
+#define MLP_ALL __mmask16(0xffff)
+#define MLP_SHUFFLE_LANES(a, b, lanes) _mm512_mask_shuffle_f32x4(a, MLP_ALL, a, b, lanes)
+__attribute__((target("avx512f"))) void transpose_16x16(const float* const* runs, std::ptrdiff_t offset, float* out,
+                                                        std::ptrdiff_t out_step) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(runs[i] + offset);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_mask_unpacklo_ps(r[i], MLP_ALL, r[i], r[i + 1]);      // per 128-bit lane: a0 b0 a1 b1
+    t[i + 1] = _mm512_mask_unpackhi_ps(r[i], MLP_ALL, r[i], r[i + 1]);  //                   a2 b2 a3 b3
+  }
+  for (int g = 0; g < 16; g += 4)  // r[g + s], lane L: values 4L + s of runs g..g+3
+    for (int h = 0; h < 2; ++h) {
+      r[g + 2 * h] = _mm512_shuffle_ps(t[g + h], t[g + h + 2], 0x44);
+      r[g + 2 * h + 1] = _mm512_shuffle_ps(t[g + h], t[g + h + 2], 0xEE);
+    }
+  for (int s = 0; s < 4; ++s) {
+    const __m512 w0 = MLP_SHUFFLE_LANES(r[s], r[4 + s], 0x44), w1 = MLP_SHUFFLE_LANES(r[s], r[4 + s], 0xEE);
+    const __m512 w2 = MLP_SHUFFLE_LANES(r[8 + s], r[12 + s], 0x44);
+    const __m512 w3 = MLP_SHUFFLE_LANES(r[8 + s], r[12 + s], 0xEE);
+    _mm512_storeu_ps(out + (s + 0) * out_step, MLP_SHUFFLE_LANES(w0, w2, 0x88));
+    _mm512_storeu_ps(out + (s + 4) * out_step, MLP_SHUFFLE_LANES(w0, w2, 0xDD));
+    _mm512_storeu_ps(out + (s + 8) * out_step, MLP_SHUFFLE_LANES(w1, w3, 0x88));
+    _mm512_storeu_ps(out + (s + 12) * out_step, MLP_SHUFFLE_LANES(w1, w3, 0xDD));
+  }
+}
+#undef MLP_SHUFFLE_LANES
+#undef MLP_ALL
 
 // The steps k0..k0+kc of `width` vectors that start `stride` apart and run `step_k` apart per k,
 // interleaved: out[p * width + i] = first[i * stride + p * step_k]; missing vectors (i >= count)
@@ -169,10 +203,18 @@ void interleave(const T* first, std::ptrdiff_t stride, std::ptrdiff_t step_k, in
   const T* source[width];
   for (int i = 0; i < width; ++i) source[i] = first + (i < count ? i : 0) * stride;
   if (step_k == 1 && count == width) {
-    // `width` contiguous runs, read one after the other: read side by side, runs a power-of-two
-    // stride apart would all fall in one set of the L1 cache and evict each other.
+    int p = 0;
+    if constexpr (std::is_same_v<T, float> && width % 16 == 0) {
+      // 16 runs x 16 steps at a time, transposed in registers: products Wᵀ dZ then run as fast as
+      // W A (2048 x 512 x 2048 on two threads: 172-180 -> 198-202 GFLOP/s).
+      if (has_avx512)
+        for (; p + 16 <= kc; p += 16)
+          for (int i = 0; i < width; i += 16) transpose_16x16(source + i, p, out + p * width + i, width);
+    }
+    // The rest, one run after the other: read side by side, runs a power-of-two stride apart would
+    // all fall in one set of the L1 cache and evict each other before their lines were used up.
     for (int i = 0; i < width; ++i)
-      for (int p = 0; p < kc; ++p) out[p * width + i] = source[i][p];
+      for (int q = p; q < kc; ++q) out[q * width + i] = source[i][q];
     return;
   }
   for (int p = 0; p < kc; ++p)
