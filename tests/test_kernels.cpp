@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <tuple>
 
 #include "mlp/kernels.hpp"
@@ -103,6 +104,29 @@ TEST(Kernels, FloatMatchesReferenceWithEveryMicroKernel) {
     }
     SCOPED_TRACE(to_string(kernel));
     check_all_kernels<float>(1e-4);
+  }
+  use_micro_kernel(chosen);
+}
+TEST(Kernels, Avx2AndAvx512KernelsGiveTheSameBits) {
+  // Each sums every element in the same order, so which one runs never changes a result.
+  const MicroKernel chosen = micro_kernel();
+  const bool both = use_micro_kernel(MicroKernel::avx512) && use_micro_kernel(MicroKernel::avx2);
+  use_micro_kernel(chosen);
+  if (!both) GTEST_SKIP() << "this CPU lacks AVX-512 or AVX2";
+  Rng rng(5);
+  for (const auto& [n, k, m] : shapes) {
+    SCOPED_TRACE(::testing::Message() << "n=" << n << " k=" << k << " m=" << m);
+    const Matrix<float> W = random_matrix<float>(n, k, rng), A_prev = random_matrix<float>(k, m, rng);
+    const Matrix<float> b = random_matrix<float>(n, 1, rng), dZ = random_matrix<float>(n, m, rng);
+    Matrix<float> Z[2] = {{n, m}, {n, m}}, dW[2] = {{n, k}, {n, k}}, dA[2] = {{k, m}, {k, m}};
+    for (int i = 0; i < 2; ++i) {
+      use_micro_kernel(i == 0 ? MicroKernel::avx2 : MicroKernel::avx512);
+      linear_forward<float>(W, A_prev, b.data(), Z[i]);
+      matmul_nt<float>(dZ, A_prev, 0.25f, dW[i]);
+      matmul_tn<float>(W, dZ, dA[i]);
+    }
+    for (const Matrix<float>* pair : {Z, dW, dA})
+      EXPECT_EQ(0, std::memcmp(pair[0].data(), pair[1].data(), sizeof(float) * pair[0].rows() * pair[0].cols()));
   }
   use_micro_kernel(chosen);
 }
