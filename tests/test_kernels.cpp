@@ -35,9 +35,11 @@ void expect_near(const Matrix<T>& actual, const Matrix<double>& expected, double
 // (n, k, m): rows of W, columns of W, batch columns.
 using Shape = std::tuple<int, int, int>;
 // Tiny, odd, exactly one tile (16 x 6, 32 x 8), just past tile and block edges (MC 128, KC 256),
-// large, and single images through layers large enough to be split between threads.
+// 17 to 31 rows (two 16-row panels), Wᵀ packed from long runs (600 x 40: full and partial 16 x 16
+// blocks), large, and single images through layers large enough to be split between threads.
 const Shape shapes[] = {{1, 1, 1},     {1, 7, 3},      {5, 1, 2},     {3, 3, 1},      {7, 13, 5},
                         {16, 32, 6},   {17, 31, 7},    {16, 257, 12}, {32, 40, 8},    {33, 17, 9},
+                        {31, 600, 40}, {600, 40, 20},
                         {129, 300, 13}, {128, 784, 64}, {10, 128, 257}, {65, 3, 129}, {300, 513, 70},
                         {300, 513, 1}, {129, 784, 3}};
 
