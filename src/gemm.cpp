@@ -430,8 +430,8 @@ void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, in
     case MicroKernel::avx512:
       // Products of fewer rows than the 32-row tile are packed in panels of 16: a 32-row panel
       // would be half empty. 1.1x to 2x faster than the AVX2 kernel on 1 to 31 rows (output
-      // layers, 784-16-32-1's first layer). Every kernel sums each element in the same order, so
-      // the results are the same bits whichever runs.
+      // layers, 784-16-32-1's first layer). The AVX-512 and AVX2 kernels sum each element in the
+      // same order with the same fused multiply-adds: the same bits whichever runs (tested).
       if (M >= 32) return gemm_any<32, 8>(avx512_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
       return gemm_any<16, 8>(avx512_tile<1, 8>, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     case MicroKernel::avx2:
