@@ -21,4 +21,4 @@ FLAGS=(-O3 -march=native -fopenmp -std=c++20 -Isrc -Iinclude)
 c++ "${FLAGS[@]}" -Dmlp=mlp_base -c "$WORK/gemm_base.cpp" -o "$WORK/gemm_base.o"
 c++ "${FLAGS[@]}" bench/gemm_ab.cpp "$WORK/gemm_base.o" build/libmlp.a -o "$WORK/gemm_ab"
 echo "base: $REVISION ($(git rev-parse --short "$REVISION")); this tree: $(git rev-parse --short HEAD)$(git diff --quiet -- src || echo ' + changes')"
-"$WORK/gemm_ab" $THREADS
+"$WORK/gemm_ab" ${THREADS:+"$THREADS"}
