@@ -1,14 +1,12 @@
 // IDX and CSV readers that check every field, validation splits, and batch assembly.
 #include "mlp/data.hpp"
 
-#include <omp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <utility>
 
 #include "mlp/error.hpp"
 #include "mlp/file_io.hpp"
@@ -277,11 +275,14 @@ void gather_column(const Dataset& data, std::size_t index, T* x) {
   }
 }
 
-// Where sample `index` lies in memory, and its size in bytes.
-std::pair<const char*, std::size_t> sample_bytes(const Dataset& data, std::size_t index) {
+// The bytes one sample takes in memory.
+std::size_t sample_size(const Dataset& data) { return data.features * (data.pixel_input ? 1 : sizeof(float)); }
+
+// Where sample `index` starts in memory.
+const char* sample_start(const Dataset& data, std::size_t index) {
   const std::size_t first = index * data.features;
-  if (data.pixel_input) return {reinterpret_cast<const char*>(data.pixels.data() + first), data.features};
-  return {reinterpret_cast<const char*>(data.values.data() + first), data.features * sizeof(float)};
+  return data.pixel_input ? reinterpret_cast<const char*>(data.pixels.data() + first)
+                          : reinterpret_cast<const char*>(data.values.data() + first);
 }
 
 }  // namespace
@@ -298,12 +299,12 @@ void gather_batch(const Dataset& data, std::span<const std::size_t> indices, Mat
   // column is computed the same way whatever the thread count.
   constexpr int prefetch_distance = 4;
   const int m = static_cast<int>(indices.size());
-  const std::size_t batch_bytes = indices.size() * data.features * (data.pixel_input ? 1 : sizeof(float));
-#pragma omp parallel for schedule(static) if (batch_bytes >= 16 * 1024)
+  const std::size_t size = sample_size(data);
+#pragma omp parallel for schedule(static) if (indices.size() * size >= 16 * 1024)
   for (int j = 0; j < m; ++j) {
     if (j + prefetch_distance < m) {
       // Written out here: GCC 12 drops the calls of a function that only prefetches.
-      const auto [ahead, size] = sample_bytes(data, indices[j + prefetch_distance]);
+      const char* ahead = sample_start(data, indices[j + prefetch_distance]);
       for (std::size_t offset = 0; offset < size; offset += 64) __builtin_prefetch(ahead + offset);
       if (size > 0) __builtin_prefetch(ahead + size - 1);  // the last line, when the sample is not aligned
     }
