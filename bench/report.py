@@ -62,6 +62,14 @@ def main(path, max_others):
     def share(record):  # against the probe chosen above, not the figure the run was given
         return record["gflops_median"] / peak_gflops if record and peak_gflops else None
 
+    # The ceiling: samples/s if every FLOP a training step really computes ran at the peak. That
+    # is 6 x parameters less the 2 x n[0] x n[1] of dA[0], which neither program computes.
+    def ceiling(record):
+        if not record or record["kind"] != "train" or not peak_gflops:
+            return None
+        sizes = [int(n) for n in record["layers"].split("-")]
+        return peak_gflops * 1e9 / (6.0 * record["parameters"] - 2.0 * sizes[0] * sizes[1])
+
     def accepted(records):
         quiet = [r for r in records if r.get("others_cpu_share", 0) <= max_others]
         return quiet or [min(records, key=lambda r: r.get("others_cpu_share", 0))]
@@ -74,8 +82,10 @@ def main(path, max_others):
                       peak["threads"]))
     out.append("| configuration | mlp samples/s | PyTorch samples/s | mlp / PyTorch | per round | mlp GFLOP/s "
                "| mlp share of peak | PyTorch GFLOP/s | PyTorch share | target | met? | mlp peak RSS (MiB) "
-               "| mlp bound (MiB) | PyTorch peak RSS (MiB) |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |")
+               "| mlp bound (MiB) | PyTorch peak RSS (MiB) | ceiling samples/s | mlp share of ceiling "
+               "| target ratio needs |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: "
+               "| ---: | ---: | ---: |")
     disturbed = []
     rounds_seen = 1
     for name in [n for n in TARGETS if n in by_key] + [n for n in order if n not in TARGETS]:
@@ -130,8 +140,10 @@ def main(path, max_others):
                 checks.append(("memory", m["peak_rss_mib"] <= m["bound_mib"]))
             failed = [what for what, passed in checks if not passed]
             met = ("**no** (%s)" % ", ".join(failed) if failed else "yes") if checks else ""
+        top = ceiling(m or t)
+        needs = min_ratio * t["samples_per_s_median"] / top if top and t and min_ratio else None
         over = " (over)" if m and m["kind"] == "train" and m["peak_rss_mib"] > m["bound_mib"] else ""
-        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             any_["what"], m_cell, t_cell, "%.2fx" % ratio if ratio else "-",
             ", ".join("%.2f" % x for x in per_round) if len(per_round) > 1 else "",
             "%.1f" % m["gflops_median"] if m else "-",
@@ -141,7 +153,10 @@ def main(path, max_others):
             target, met,
             ("%.0f" % m["peak_rss_mib"]) + over if m else "-",
             "%.0f" % m["bound_mib"] if m else "-",
-            "%.0f" % t["peak_rss_mib"] if t else "-"))
+            "%.0f" % t["peak_rss_mib"] if t else "-",
+            "{:,.0f}".format(top) if top else "-",
+            "%.0f%%" % (100 * m["samples_per_s_median"] / top) if top and m else "-",
+            "%.0f%%" % (100 * needs) if needs else "-"))
     out.append("")
     if disturbed:
         out.append("Disturbed by other processes (share of the CPUs they used during the measurement; no quieter "
@@ -150,7 +165,9 @@ def main(path, max_others):
     out.append("samples/s: median over the timed units (training: full epochs of 60,000 images; batch inference: "
                "predict passes over the 60,000 images); latency: median of single forward calls; for latency the "
                "ratio is PyTorch time / mlp time.%s GFLOP/s: 6 x parameters x samples/s for training, 2 x for "
-               "inference." % (" Each cell: the median of %d rounds; mlp / PyTorch: the median of the rounds' ratios." % rounds_seen
+               "inference. Ceiling: samples/s with every FLOP a step computes (6 x parameters - 2 x n[0] x n[1], "
+               "as neither program computes dA[0]) at the FMA peak; target ratio needs: the target ratio x PyTorch's "
+               "samples/s, as a share of that ceiling (over 100%%: out of reach on this machine)." % (" Each cell: the median of %d rounds; mlp / PyTorch: the median of the rounds' ratios." % rounds_seen
                 if rounds_seen > 1 else ""))
     print("\n".join(out))
 
