@@ -70,6 +70,13 @@ template <int V, int NR>
 __attribute__((target("avx2,fma"))) void avx2_tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
                                                   std::ptrdiff_t b_step, std::ptrdiff_t b_col, float* C, int ldc,
                                                   float alpha, float beta, int rows, int cols) {
+  if (beta != 0.0f)
+#pragma GCC unroll 16
+    for (int j = 0; j < NR; ++j) {
+      const float* cj = C + static_cast<std::ptrdiff_t>(j) * ldc;
+      _mm_prefetch(reinterpret_cast<const char*>(cj), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(cj + 8 * V - 1), _MM_HINT_T0);
+    }
   __m256 c[NR][V];
 #pragma GCC unroll 16
   for (int j = 0; j < NR; ++j)
