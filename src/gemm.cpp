@@ -65,7 +65,11 @@ void portable_kernel(int kc, const T* a, std::ptrdiff_t a_step, const T* b, std:
 
 // V x 8 rows by NR columns with 8-float vectors, the AVX2 counterpart of avx512_tile below: V x NR
 // accumulators, V loads of A and NR broadcasts of B per step; edge tiles are stored through masks.
-// 16 x 4 measured fastest on Zen 1 (see the float dispatch at the end).
+// On Zen 1 (two 128-bit FMA pipes) every tile from 16 x 3 to 32 x 3 runs at the FMA peak from L1.
+// In the products, against the earlier 16 x 6 tile computed aside at the edges, 16 x 4 gave
+// 1.0-1.24x, 16 x 6 with masked edges 1.01-1.05x, 16 x 3 0.95-1.12x: 4 divides the batch sizes
+// and 784, so tiles are rarely edges. The part of C read back is prefetched first: 1.4-2.9% on
+// the products of 784-2048-2048-10, whose C (4-16 MiB) does not fit Zen 1's 8 MiB L3.
 template <int V, int NR>
 __attribute__((target("avx2,fma"))) void avx2_tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
                                                   std::ptrdiff_t b_step, std::ptrdiff_t b_col, float* C, int ldc,
