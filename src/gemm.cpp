@@ -118,13 +118,12 @@ __attribute__((target("avx2,fma"))) void avx2_tile(int kc, const float* a, std::
   }
 }
 
-// 16 x NR, or 8 x NR for a last panel of at most 8 rows.
-template <int NR>
+// 16 x 4, or 8 x 4 for a last panel of at most 8 rows.
 __attribute__((target("avx2,fma"))) void avx2_kernel(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
                                                     std::ptrdiff_t b_step, std::ptrdiff_t b_col, float* C, int ldc,
                                                     float alpha, float beta, int rows, int cols) {
-  if (rows <= 8) return avx2_tile<1, NR>(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta, rows, cols);
-  avx2_tile<2, NR>(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta, rows, cols);
+  if (rows <= 8) return avx2_tile<1, 4>(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta, rows, cols);
+  avx2_tile<2, 4>(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta, rows, cols);
 }
 
 // V x 16 rows by NR columns with 16-float vectors: V x NR accumulators, V loads of A and NR
@@ -478,7 +477,7 @@ void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, in
       if (M >= 32) return gemm_any<32, 8>(avx512_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
       return gemm_any<16, 8>(avx512_tile<1, 8>, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     case MicroKernel::avx2:
-      return gemm_any<16, 4>(avx2_kernel<4>, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      return gemm_any<16, 4>(avx2_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     case MicroKernel::portable:
       return gemm_any<16, 6>(with_edge_tiles<16, 6, float, portable_kernel<16, 6, float>>, ta, tb, M, N, K, alpha, A,
                              lda, B, ldb, beta, C, ldc);
