@@ -174,5 +174,58 @@ TEST(Checkpoint, WrongFieldsAreRefused) {
   EXPECT_NE(rewrite("note", "", "train.optimizer.momentum_buffer").find("momentum_buffer"), std::string::npos);
 }
 
+// tests/fixtures/old_*.safetensors were written by `mlp train` before the training options were
+// serialized by nlohmann-json's macros (the command is in tests/fixtures/README.md); files like them
+// must keep loading, with every option as it was given.
+TEST(Checkpoint, AnOlderCheckpointStillLoads) {
+  const std::string fixtures = std::string(MLP_SOURCE_DIR) + "/tests/fixtures/";
+  const Checkpoint c = load_checkpoint(fixtures + "old_checkpoint.safetensors");
+  const TrainOptions& o = c.options;
+  EXPECT_EQ(o.epochs, 2);
+  EXPECT_EQ(o.batch_size, 8);
+  EXPECT_DOUBLE_EQ(o.learning_rate, 0.01);
+  EXPECT_TRUE(o.shuffle);
+  EXPECT_EQ(o.optimizer.kind, OptimizerKind::adam);
+  EXPECT_DOUBLE_EQ(o.optimizer.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(o.optimizer.beta1, 0.9);
+  EXPECT_DOUBLE_EQ(o.optimizer.beta2, 0.999);
+  EXPECT_DOUBLE_EQ(o.optimizer.rho, 0.99);
+  EXPECT_DOUBLE_EQ(o.optimizer.eps, 1e-8);
+  EXPECT_DOUBLE_EQ(o.optimizer.weight_decay, 0);
+  EXPECT_EQ(o.schedule.kind, ScheduleKind::step);
+  EXPECT_EQ(o.schedule.step_size, 2);
+  EXPECT_DOUBLE_EQ(o.schedule.gamma, 0.1);
+  EXPECT_DOUBLE_EQ(o.schedule.min_lr, 0);
+  EXPECT_EQ(o.schedule.warmup_epochs, 0);
+  EXPECT_DOUBLE_EQ(o.dropout, 0.1);
+  EXPECT_DOUBLE_EQ(o.clip_norm, 5);
+  EXPECT_EQ(o.patience, 0);
+  EXPECT_TRUE(o.keep_best);
+  EXPECT_EQ(o.checkpoint_every, 1);
+  EXPECT_EQ(c.progress.epochs_done, 1);
+  EXPECT_EQ(c.progress.best_epoch, 1);
+  EXPECT_FALSE(c.progress.finished);
+  EXPECT_EQ(c.optimizer.steps(), 3u);
+  EXPECT_EQ(c.network.architecture().layers_string(), "4-3-1");
+  EXPECT_EQ(c.network.architecture().task, Task::binary);
+
+  const Network<float> model = load_model(fixtures + "old_model.safetensors");
+  EXPECT_EQ(model.architecture().layers_string(), "4-3-1");
+  EXPECT_EQ(model.architecture().positive, 1);
+}
+
+// The command line goes on from the older checkpoint with the options it holds.
+TEST(Checkpoint, AnOlderCheckpointResumesFromTheCommandLine) {
+  const test::ScratchDir dir;
+  const std::string fixtures = std::string(MLP_SOURCE_DIR) + "/tests/fixtures/";
+  ASSERT_EQ(test::run("cp " + fixtures + "old_checkpoint.safetensors " + fixtures + "tiny.csv " + dir.path()).exit_code, 0);
+  const test::CommandResult r = test::run("cd " + dir.path() + " && " + MLP_BINARY + " train --resume old_checkpoint.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming old_checkpoint.safetensors after epoch 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("with adam"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("kept the parameters of epoch"), std::string::npos) << r.output;
+  EXPECT_TRUE(test::exists(dir / "old_model.safetensors"));
+}
+
 }  // namespace
 }  // namespace mlp
