@@ -56,7 +56,7 @@ int run_predict(const PredictCommand& command) {
     if (arch.task == Task::regression) {
       item["output"] = std::vector<float>(a, a + outputs.rows());
     } else {
-      item["class"] = arch.task == Task::binary ? int(a[0] >= command.threshold) : predicted_class(arch.task, a, outputs.rows());
+      item["class"] = predicted_class(arch.task, a, outputs.rows(), command.threshold);
       if (arch.task == Task::binary) item["probability"] = a[0];
       else item["probabilities"] = std::vector<float>(a, a + outputs.rows());
     }

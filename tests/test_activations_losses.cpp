@@ -136,10 +136,15 @@ TEST(Losses, OutputErrorIsAMinusY) {
 TEST(Losses, PredictedClass) {
   const double a[] = {0.1, 0.6, 0.3};
   EXPECT_EQ(predicted_class(Task::multiclass, a, 3), 1);
-  const double p[] = {0.5};
-  EXPECT_EQ(predicted_class(Task::binary, p, 1), 0);  // 1 only when p > 0.5
-  const double q[] = {0.51};
-  EXPECT_EQ(predicted_class(Task::binary, q, 1), 1);
+  // Binary: class 1 from the threshold up, the threshold itself included.
+  const double half[] = {0.5}, below[] = {0.49999999}, above[] = {0.51};
+  EXPECT_EQ(predicted_class(Task::binary, half, 1), 1);
+  EXPECT_EQ(predicted_class(Task::binary, below, 1), 0);
+  EXPECT_EQ(predicted_class(Task::binary, above, 1), 1);
+  const float half_f[] = {0.5f};
+  EXPECT_EQ(predicted_class(Task::binary, half_f, 1), 1);
+  EXPECT_EQ(predicted_class(Task::binary, half_f, 1, 0.7), 0);
+  EXPECT_EQ(predicted_class(Task::binary, above, 1, 0.51), 1);
 }
 
 }  // namespace

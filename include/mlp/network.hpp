@@ -40,25 +40,6 @@ std::vector<int> parse_layers(std::string_view text, std::string_view option = "
 ///         multiclass n[L] >= 2)
 void check_architecture(const Architecture& arch, std::string_view option = "--layers");
 
-/// The memory training `arch` takes, in bytes, by part: to refuse a configuration before
-/// allocating it. float32 throughout.
-struct TrainingMemory {
-  std::size_t parameters = 0;   ///< W[l], b[l]
-  std::size_t gradients = 0;    ///< dW[l], db[l]
-  std::size_t optimizer = 0;    ///< up to two more copies of the parameters (Adam's m and v)
-  std::size_t activations = 0;  ///< Z[l], A[l] (and dropout's G[l], D[l]), dZ, dA, the batch X, Y
-  std::size_t data = 0;         ///< the datasets, as given
-  std::size_t total() const { return parameters + gradients + optimizer + activations + data; }
-};
-/// @param batch_size m; the activations are counted for max(m, 1024) columns, as evaluation
-///        runs batches of 1024 through the same network
-TrainingMemory training_memory(const Architecture& arch, int batch_size, std::size_t data_bytes = 0,
-                               bool dropout = false);
-/// @throws Error if training_memory() is above `limit_bytes`, with the numbers: "--max-memory:
-///         784-100000-10 with batch 4096 needs 7.3 GiB (parameters 303 MiB, ...) > 2 GiB"
-void check_training_memory(const Architecture& arch, int batch_size, std::size_t data_bytes, bool dropout,
-                           std::size_t limit_bytes);
-
 /// A fully-connected network with float or double parameters (double for gradient checks).
 /// Layers are numbered l = 1..L as in MATH.md. All parameters live in one block, layer by layer,
 /// W[l] (column-major) then b[l]; the gradients mirror that block exactly.
