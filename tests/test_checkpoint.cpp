@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 
 #include "mlp/checkpoint.hpp"
 #include "mlp/error.hpp"
@@ -212,6 +213,45 @@ TEST(Checkpoint, AnOlderCheckpointStillLoads) {
   const Network<float> model = load_model(fixtures + "old_model.safetensors");
   EXPECT_EQ(model.architecture().layers_string(), "4-3-1");
   EXPECT_EQ(model.architecture().positive, 1);
+}
+
+// The options are written with the same keys as before, and a key missing from an older file
+// (an option added since) takes its default.
+TEST(Checkpoint, OptionsKeepTheirKeysAndMissingOnesTakeTheirDefaults) {
+  const std::string fixture = std::string(MLP_SOURCE_DIR) + "/tests/fixtures/old_checkpoint.safetensors";
+  const TensorFile old_file = TensorFile::read(fixture);
+  Checkpoint c = load_checkpoint(fixture);
+  const Trainer trainer(c.network, c.options, c.rng, std::move(c.optimizer), c.progress);
+  test::ScratchDir dir;
+  save_checkpoint(dir / "again.ckpt", trainer);
+  const TensorFile again = TensorFile::read(dir / "again.ckpt");
+  EXPECT_EQ(nlohmann::json::parse(again.metadata().at("train.options")),
+            nlohmann::json::parse(old_file.metadata().at("train.options")));
+
+  std::map<std::string, std::string> metadata = again.metadata();
+  metadata.erase(checksum_key);
+  nlohmann::json options = nlohmann::json::parse(metadata.at("train.options"));
+  options.erase("clip_norm");
+  options.at("optimizer").erase("beta2");
+  metadata["train.options"] = options.dump();
+  std::vector<std::vector<float>> storage;
+  storage.reserve(again.names().size());
+  std::vector<TensorData> tensors;
+  for (const std::string& name : again.names()) {
+    storage.push_back(again.floats(name, again.shape(name)));
+    tensors.push_back({name, again.shape(name), storage.back()});
+  }
+  write_tensor_file(dir / "older.ckpt", tensors, metadata);
+  const Checkpoint older = load_checkpoint(dir / "older.ckpt");
+  EXPECT_DOUBLE_EQ(older.options.clip_norm, TrainOptions{}.clip_norm);
+  EXPECT_DOUBLE_EQ(older.options.optimizer.beta2, OptimizerOptions{}.beta2);
+  EXPECT_EQ(older.options.optimizer.kind, OptimizerKind::adam);
+  EXPECT_DOUBLE_EQ(older.options.dropout, 0.1);
+
+  options["optimizer"]["kind"] = "adagrad";  // an unknown kind is refused, not read as the first
+  metadata["train.options"] = options.dump();
+  write_tensor_file(dir / "bad.ckpt", tensors, metadata);
+  EXPECT_THROW(load_checkpoint(dir / "bad.ckpt"), Error);
 }
 
 // The command line goes on from the older checkpoint with the options it holds.

@@ -35,6 +35,8 @@ enum class OptimizerKind { sgd, momentum, nesterov, adam, adamw, rmsprop };
 // naming the choices otherwise.
 OptimizerKind parse_optimizer(std::string_view name);
 std::string to_string(OptimizerKind kind);
+/// The names parse_optimizer() reads, in order.
+std::vector<std::string> optimizer_names();
 
 // The hyper-parameters; each applies only to the kinds named. Defaults are PyTorch's, except
 // weight_decay: torch.optim.AdamW defaults to 0.01, ours is 0 for every kind unless given.

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mlp {
 
@@ -26,6 +27,8 @@ enum class ScheduleKind { constant, step, cosine };
 // "constant", "step", "cosine"; throws Error("--lr-schedule: ...") naming the choices otherwise.
 ScheduleKind parse_schedule(std::string_view name);
 std::string to_string(ScheduleKind kind);
+/// The names parse_schedule() reads, in order.
+std::vector<std::string> schedule_names();
 
 struct ScheduleOptions {
   ScheduleKind kind = ScheduleKind::constant;
