@@ -46,7 +46,7 @@ int run_predict(const PredictCommand& command) {
   const bool verbose = command.verbose && !command.json;
   if (verbose)
     std::printf("model %s (%s, %s, %s): %zu samples from %s in %.3f s\n", command.model.c_str(),
-                arch.layers_string().c_str(), to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), data.count,
+                arch.layers_string().c_str(), to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), data.count,
                 data.feature_source.c_str(), clock.seconds());
 
   json predictions = json::array();

@@ -147,7 +147,7 @@ TrainCommand resumed_command(const TrainCommand& given, const Checkpoint& checkp
 Network<float> new_network(const TrainCommand& command, const Dataset& train_set, Rng& rng) {
   Architecture arch;
   arch.task = parse_task(command.task);
-  arch.hidden = parse_activation(command.activation);
+  arch.hidden_activation = parse_activation(command.activation);
   arch.positive = command.positive;
   arch.pixel_input = train_set.pixel_input;
   if (command.layers.empty()) {
@@ -243,7 +243,7 @@ void announce(const TrainCommand& command, const Trainer& trainer, const Dataset
   if (command.quiet) return;
   const Architecture& arch = trainer.network().architecture();
   std::printf("training %s (%s, %s) on %zu samples from %s with %s\n", arch.layers_string().c_str(),
-              to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), train_set.count,
+              to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), train_set.count,
               data_path(command.data).c_str(), to_string(trainer.options().optimizer.kind).c_str());
   if (resumed)
     std::printf("resuming %s after epoch %d%s\n", command.resume.c_str(), trainer.progress().epochs_done,

@@ -88,7 +88,7 @@ Network<T>::Network(Architecture arch) : arch_(std::move(arch)), offsets_(arch_.
 template <typename T>
 void Network<T>::initialize(Rng& rng) {
   for (int l = 1; l <= depth(); ++l) {
-    const bool relu_follows = l < depth() && arch_.hidden == Activation::relu;
+    const bool relu_follows = l < depth() && arch_.hidden_activation == Activation::relu;
     const double variance = relu_follows ? 2.0 / units(l - 1) : 2.0 / (units(l - 1) + units(l));
     const double stddev = std::sqrt(variance);
     MatrixView<T> w = W(l);
@@ -127,11 +127,11 @@ MatrixView<const T> Network<T>::forward_pass(MatrixView<const T> X, double dropo
     if (l == L) {
       output_forward<T>(arch_.task, Z_l, A_l);                 // A[L] = sigmoid / softmax / identity
     } else if (dropout_rate == 0) {
-      activation_forward<T>(arch_.hidden, Z_l, A_l);           // A[l] = g(Z[l])
+      activation_forward<T>(arch_.hidden_activation, Z_l, A_l);  // A[l] = g(Z[l])
     } else {
       if (G_[l].cols() < m_) G_[l] = Matrix<T>(units(l), m_), D_[l] = Matrix<T>(units(l), m_);
       const MatrixView<T> G_l = G_[l].view().first_cols(m_), D_l = D_[l].view().first_cols(m_);
-      activation_forward<T>(arch_.hidden, Z_l, G_l);
+      activation_forward<T>(arch_.hidden_activation, Z_l, G_l);
       draw_dropout_mask<T>(dropout_rate, *rng, D_l);
       hadamard<T>(G_l, D_l, A_l);                              // A[l] = g(Z[l]) ⊙ D[l]
     }
@@ -163,7 +163,7 @@ void Network<T>::backward(MatrixView<const T> Y) {
     matmul_tn<T>(W(l), dZ, dA);                              // dA[l-1] = W[l]ᵀ dZ[l]
     if (dropout_rate_ > 0)
       hadamard<T>(dA, D_[l - 1].view().first_cols(m_), dA);  // dA[l-1] ⊙= D[l-1]
-    activation_backward<T>(arch_.hidden, dA, Z(l - 1), G(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
+    activation_backward<T>(arch_.hidden_activation, dA, Z(l - 1), G(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
     std::swap(dZ_, dA_);
     dZ = {dZ_.data(), units(l - 1), m_};
   }

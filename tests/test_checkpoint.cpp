@@ -213,6 +213,8 @@ TEST(Checkpoint, AnOlderCheckpointStillLoads) {
   const Network<float> model = load_model(fixtures + "old_model.safetensors");
   EXPECT_EQ(model.architecture().layers_string(), "4-3-1");
   EXPECT_EQ(model.architecture().positive, 1);
+  EXPECT_EQ(model.architecture().hidden_activation, Activation::tanh);  // the file's "activation" key
+  EXPECT_EQ(c.network.architecture().hidden_activation, Activation::tanh);
 }
 
 // The options are written with the same keys as before, and a key missing from an older file

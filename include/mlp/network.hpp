@@ -18,7 +18,7 @@ namespace mlp {
 /// What a network is: its layer sizes n[0..L], hidden activation and task.
 struct Architecture {
   std::vector<int> sizes;                    ///< n[0], n[1], ..., n[L]
-  Activation hidden = Activation::relu;      ///< g[1..L-1]
+  Activation hidden_activation = Activation::relu;  ///< g[1..L-1]
   Task task = Task::multiclass;              ///< fixes g[L] and the loss
   int positive = 1;                          ///< binary: the label that counts as class 1
   bool pixel_input = true;                   ///< inputs are 8-bit pixels, scaled by 1/255
