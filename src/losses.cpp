@@ -66,8 +66,8 @@ double loss(Task task, MatrixView<const T> Z, MatrixView<const T> Y) {
         }
         break;
       case Task::multiclass: {
-        // exp in T, as PyTorch's float log_softmax: each term is in (0, 1], and float's exp is
-        // faster than double's (the loss of a batch of 256 in 784-128-64-10: 21-22 -> 15 µs).
+        // exp in T, as PyTorch's float log_softmax: each term is in (0, 1], where float's exp
+        // is accurate enough and faster than double's.
         const T max = *std::max_element(z, z + Z.rows);
         T sum = 0;
         for (int i = 0; i < Z.rows; ++i) sum += std::exp(z[i] - max);

@@ -1,4 +1,4 @@
-// Forward and backward propagation through the L layers, written as MATH.md writes them.
+// Forward and backward propagation through the L layers, as docs/math.md (Forward, Backward) writes them.
 #include "mlp/network.hpp"
 
 #include <algorithm>

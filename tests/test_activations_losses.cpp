@@ -75,7 +75,7 @@ TEST(Activations, ParseNamesTheOption) {
 }
 
 TEST(Losses, BinaryCrossEntropyByHand) {
-  // a = 0.8 for y = 1 and a = 0.8 for y = 0: J = -(log 0.8 + log 0.2) / 2, as in the notes.
+  // a = 0.8 for y = 1 and a = 0.8 for y = 0: J = -(log 0.8 + log 0.2) / 2 (docs/math.md, Losses).
   const double z = std::log(0.8 / 0.2);
   Matrix<double> Z(1, 2), Y(1, 2);
   Z(0, 0) = Z(0, 1) = z;

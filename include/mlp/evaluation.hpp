@@ -1,4 +1,5 @@
-// Evaluation of a trained network on labelled data (loss, accuracy, confusion, top-k, ROC AUC), and prediction.
+/// @file
+/// Evaluation of a trained network on labelled data (loss, accuracy, confusion, top-k, ROC AUC), and prediction.
 #pragma once
 
 #include <cstddef>

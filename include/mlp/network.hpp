@@ -41,8 +41,8 @@ std::vector<int> parse_layers(std::string_view text, std::string_view option = "
 void check_architecture(const Architecture& arch, std::string_view option = "--layers");
 
 /// A fully-connected network with float or double parameters (double for gradient checks).
-/// Layers are numbered l = 1..L as in MATH.md. All parameters live in one block, layer by layer,
-/// W[l] (column-major) then b[l]; the gradients mirror that block exactly.
+/// Layers are numbered l = 1..L as in docs/math.md (Notation). All parameters live in one block,
+/// layer by layer, W[l] (column-major) then b[l]; the gradients mirror that block exactly.
 ///
 /// A new network's parameters are zero: call initialize() (or load_model()) before training.
 template <typename T>
@@ -100,19 +100,19 @@ class Network {
   Architecture arch_;
   std::vector<T> parameters_;
   std::vector<T> gradients_;
-  std::vector<std::size_t> offsets_;  // offsets_[l]: where W[l] starts in the block
+  std::vector<std::size_t> offsets_;  ///< offsets_[l]: where W[l] starts in the block
 
-  // What forward() keeps for backward(), for a batch of m columns.
+  /// What forward() keeps for backward(), for a batch of m columns.
   int m_ = 0;
   MatrixView<const T> X_;
-  std::vector<Matrix<T>> Z_, A_;  // Z_[l], A_[l] for l = 1..L, sized for the largest batch seen
-  // With dropout: G_[l] = g(Z[l]) before the mask (g' needs it) and the masks D_[l].
+  std::vector<Matrix<T>> Z_, A_;  ///< Z_[l], A_[l] for l = 1..L, sized for the largest batch seen
+  /// With dropout: G_[l] = g(Z[l]) before the mask (g' needs it) and the masks D_[l].
   double dropout_rate_ = 0;
   std::vector<Matrix<T>> G_, D_;
   MatrixView<const T> G(int l) const {
     return dropout_rate_ > 0 ? G_[l].view().first_cols(m_) : A(l);
   }
-  Matrix<T> dZ_, dA_;             // backward's scratch: (max n[l], largest batch)
+  Matrix<T> dZ_, dA_;             ///< backward's scratch: (max n[l], largest batch)
 };
 
 }  // namespace mlp

@@ -179,9 +179,9 @@ class Trainer {
   Optimizer optimizer_;
   Rng rng_;
   TrainProgress progress_;
-  std::vector<float> last_epoch_parameters_;  // to fall back to when the loss diverges
+  std::vector<float> last_epoch_parameters_;  ///< to fall back to when the loss diverges
   std::unique_ptr<detail::ThreadChooser> threads_;
-  double last_batch_seconds_ = 0;  // what threads_ is told before the next batch
+  double last_batch_seconds_ = 0;  ///< what threads_ is told before the next batch
 };
 
 /// Scales `gradients` by max_norm / (‖g‖ + 1e-6) when their L2 norm ‖g‖ exceeds max_norm (as
