@@ -144,6 +144,7 @@ TrainCommand resumed_command(const TrainCommand& given, const Checkpoint& checkp
   return command;
 }
 
+// A network of the command's --layers, --activation and --task, its parameters drawn from `rng`.
 Network<float> new_network(const TrainCommand& command, const Dataset& train_set, Rng& rng) {
   Architecture arch;
   arch.task = parse_task(command.task);
@@ -163,7 +164,7 @@ Network<float> new_network(const TrainCommand& command, const Dataset& train_set
     arch.sizes = parse_layers(command.layers);
   }
   check_architecture(arch);
-  // Before anything is allocated for the network (the test set is counted in run_train).
+  // Before anything is allocated for the network (every dataset is counted in starting_network).
   if (command.max_memory)
     check_training_memory(arch, command.options.batch_size, dataset_bytes(train_set), command.options.dropout > 0,
                           command.max_memory);
