@@ -59,7 +59,7 @@ write("bad_cycle", model([gemm("a", "w0", "b0", "z"), helper.make_node("Relu", [
 write("bad_missing_initializer", model([gemm("x", "w0", "b_missing", "y")], [tensor("w0", (2, 3))], 3, 2))
 lying = tensor("w0", (2, 3))
 lying.dims[:] = [2000, 3000]
-write("bad_lying_size", model([gemm("x", "w0", "b0", "y")], [lying, tensor("b0", (2000,))], 3, 2000))
+write("bad_lying_size", model([gemm("x", "w0", "b0", "y")], [lying, tensor("b0", (3,))], 3, 2000))
 write("bad_double_input", model([gemm("x", "w0", "b0", "y")], [tensor("w0", (2, 3)), tensor("b0", (2,))], 3, 2,
                                 input_type=TensorProto.DOUBLE))
 write("bad_second_input", model([gemm("x", "w0", "b0", "y")], [tensor("w0", (2, 3)), tensor("b0", (2,))], 3, 2,
