@@ -1,9 +1,11 @@
 // `mlp export` and `mlp import`: thin shells over save_onnx / load_onnx and the model files.
 #include "onnx.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
+#include <mlp/error.hpp>
 #include <mlp/file_io.hpp>
 #include <mlp/model_file.hpp>
 #include <mlp/onnx.hpp>
@@ -35,6 +37,11 @@ CLI::App* add_import_command(CLI::App& app, ImportCommand& command) {
       "import", "Read an MLP from ONNX (mlp's own, or torch.onnx.export of an nn.Sequential) into a model file");
   command_app->add_option("--onnx", command.onnx, "ONNX file")->required();
   command_app->add_option("--out", command.out, "Model file to write (safetensors)")->required();
+  command_app->add_option("--input", command.input,
+                          "pixels: the network takes pixel/255 (as PyTorch models of images do), so mlp scales "
+                          "pixels for it; features: values as they are (default: pixels if the graph divides by "
+                          "255, else features)")
+      ->check(CLI::IsMember({"pixels", "features"}));
   command_app->add_flag("--quiet,-q", command.quiet, "Print nothing");
   return command_app;
 }
@@ -55,7 +62,17 @@ int run_export(const ExportCommand& command) {
 
 int run_import(const ImportCommand& command) {
   check_writable(command.out);
-  const Network<float> net = load_onnx(command.onnx);
+  Network<float> net = load_onnx(command.onnx);
+  if (command.input == "features" && net.architecture().pixel_input)
+    throw Error(command.onnx + ": the graph divides its input by 255, so it takes pixels, not --input features");
+  if (command.input == "pixels" && !net.architecture().pixel_input) {
+    // The graph takes pixel/255 already scaled: the same weights, marked for mlp to scale pixels.
+    Architecture arch = net.architecture();
+    arch.pixel_input = true;
+    Network<float> marked(arch);
+    std::copy(net.parameters().begin(), net.parameters().end(), marked.parameters().begin());
+    net = std::move(marked);
+  }
   // What the network is comes from the graph; everything else in metadata_props is provenance
   // and is kept, so that mlp -> ONNX -> mlp gives back the same file.
   std::map<std::string, std::string> extra = read_onnx_metadata(command.onnx);

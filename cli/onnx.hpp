@@ -15,6 +15,7 @@ struct ExportCommand {
 struct ImportCommand {
   std::string onnx;   // an ONNX file: mlp's own or an nn.Sequential from torch.onnx.export
   std::string out;    // the model file to write
+  std::string input;  // "pixels" or "features": what the first layer takes, when the graph cannot say
   bool quiet = false;
 };
 

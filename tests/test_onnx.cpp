@@ -123,6 +123,12 @@ TEST(Onnx, ExportThenImportGivesBackTheSameFile) {
   const auto imported = run("'" + mlp_binary + "' import --onnx '" + (dir / "m.onnx") + "' --out '" + (dir / "back.safetensors") + "'");
   ASSERT_EQ(imported.exit_code, 0) << imported.output;
   EXPECT_EQ(read_bytes(dir / "m.safetensors"), read_bytes(dir / "back.safetensors"));
+  // The graph divides by 255: it takes pixels, and saying otherwise is refused.
+  const auto contradicted = run("'" + mlp_binary + "' import --input features --onnx '" + (dir / "m.onnx") +
+                                "' --out '" + (dir / "f.safetensors") + "'");
+  EXPECT_EQ(contradicted.exit_code, 1);
+  EXPECT_EQ(contradicted.output, "mlp: " + (dir / "m.onnx") + ": the graph divides its input by 255, so it takes pixels, not --input features\n");
+  EXPECT_FALSE(test::exists(dir / "f.safetensors"));
 }
 
 // A good exported model 5-4-3 (relu, multiclass, pixels) changed by `change`.

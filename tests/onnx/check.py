@@ -18,7 +18,9 @@ usage: /usr/bin/python3 tests/onnx/check.py --mlp build/mlp --data data/mnist [-
             in ReLU, Sigmoid, Tanh, Identity, exported by torch.onnx.export (opset 13, dynamic
             batch; one at opset 17 with nn.Flatten in front, one with bias-free layers), then
             `mlp import` and `mlp predict --json` on the MNIST test images: PyTorch's outputs on
-            pixels/255, max|mlp - torch| / max|torch| <= 1e-5.
+            pixels/255, max|mlp - torch| / max|torch| <= 1e-5. The first one also goes on
+            `mlp import --input pixels` -> `mlp export` -> ONNX Runtime on raw pixels, against
+            PyTorch on pixels/255.
   refuse    a torch export with LeakyReLU, with two different hidden activations and with ReLU
             after the last layer: `mlp import` ends with one line naming the node, exit status 1.
             (Other bad files, a Conv among them, are crafted byte by byte in tests/test_onnx.cpp.)
@@ -165,6 +167,15 @@ def check_torch(mlp, images, pixels, work):
         measure = relative(mlp_outputs(mlp, out, images), expected)
         meta = mlp_torch.load_state(out)[1]
         report(name, measure, measure <= TOLERANCE, f"imported as {meta['layers']} {meta['activation']} {meta['task']}")
+        if i == 0:
+            # PyTorch -> ONNX -> mlp (marked as taking pixels) -> ONNX -> ONNX Runtime on raw pixels.
+            marked, again = os.path.join(work, "t0.pixels.safetensors"), os.path.join(work, "t0.again.onnx")
+            run([mlp, "import", "--onnx", path, "--out", marked, "--input", "pixels", "-q"])
+            run([mlp, "export", "--model", marked, "--onnx", again, "-q"])
+            theirs, info = ort_outputs(again, pixels, work)
+            measure = relative(theirs, expected)
+            report("torch -> mlp --input pixels -> ONNX Runtime", measure,
+                   measure <= TOLERANCE and info["input"] == "pixels", f"ORT input '{info['input']}' on raw pixels")
 
 
 def check_refusals(mlp, work):
