@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --tests pkg-config
 scripts/fetch-mnist.sh data/mnist
+# ONNX Runtime for tests/onnx: the CPU binary in onnxruntime-node's npm tarball (.npmrc there skips
+# its install script, which would fetch CUDA providers from NuGet).
+(cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
 jobs=$(nproc)
 ctest_log=$(mktemp)
 trap 'rm -f "$ctest_log"' EXIT
