@@ -12,6 +12,7 @@
 #include <mlp/error.hpp>
 
 #include "commands.hpp"
+#include "serve.hpp"
 #include "suggest.hpp"
 
 using namespace mlp::cli;
@@ -30,11 +31,13 @@ int main(int argc, char** argv) {
   PredictCommand predict;
   GradcheckCommand gradcheck;
   ShowCommand show;
+  ServeCommand serve;
   CLI::App* train_app = add_train_command(app, train);
   CLI::App* eval_app = add_eval_command(app, eval);
   CLI::App* predict_app = add_predict_command(app, predict);
   CLI::App* gradcheck_app = add_gradcheck_command(app, gradcheck);
   CLI::App* show_app = add_show_command(app, show);
+  CLI::App* serve_app = add_serve_command(app, serve);
 
   std::string names;
   bool known = false;
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
     if (*predict_app) return run_predict(predict);
     if (*gradcheck_app) return run_gradcheck(gradcheck);
     if (*show_app) return run_show(show);
+    if (*serve_app) return run_serve(serve);
   } catch (const mlp::Error& e) {
     std::fprintf(stderr, "mlp: %s\n", e.what());
     return 1;
