@@ -232,6 +232,7 @@ void handle_predict(NetworkPool& pool, const ServeCommand& command, const httpli
   }
   if (!complete) return send_error(res, 400, "the body could not be read whole");
 
+  if (body.empty()) return send_error(res, 400, "the body is empty; expected {\"inputs\": [[...], ...]}");
   PredictRequest request;
   PredictSax sax(pool.architecture(), request);
   const bool parsed = json::sax_parse(body, &sax);
@@ -305,6 +306,7 @@ int run_serve(const ServeCommand& command) {
   server.set_write_timeout(seconds, micro);
   server.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(command.read_timeout)));
   server.set_payload_max_length(command.max_body);
+  server.set_keep_alive_max_count(1000);
 
   server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     const char* method = allowed_method(req.path);
