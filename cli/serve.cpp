@@ -307,6 +307,7 @@ int run_serve(const ServeCommand& command) {
   server.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(command.read_timeout)));
   server.set_payload_max_length(command.max_body);
   server.set_keep_alive_max_count(1000);
+  server.set_tcp_nodelay(true);  // headers and body go out as separate writes: no waiting on delayed ACKs
 
   server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     const char* method = allowed_method(req.path);
