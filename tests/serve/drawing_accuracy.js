@@ -17,6 +17,10 @@ function option(name, fallback) {
   return i > 0 ? process.argv[i + 1] : fallback;
 }
 const mlp = option('mlp'), model = option('model'), data = option('data', 'data/mnist');
+if (!require('fs').existsSync(model)) {
+  console.log('SKIP: no model ' + model + ' (the serve_models test trains it from data/mnist)');
+  process.exit(77);
+}
 const count = Number(option('count', 1000)), maxDrop = Number(option('max-drop', 2));
 const PAD = 280;
 

@@ -263,6 +263,9 @@ def main():
     parser.add_argument("--binary-model", required=True)
     parser.add_argument("--data", default="data/mnist")
     args = parser.parse_args()
+    if not os.path.exists(args.model):
+        print(f"SKIP: no model {args.model} (the serve_models test trains it from data/mnist)")
+        return 77
     check = Checks()
     images, _ = read_mnist_test(args.data, 256)
     tmp = tempfile.mkdtemp(prefix="mlp-serve-test-")
