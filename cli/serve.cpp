@@ -292,7 +292,7 @@ CLI::App* add_serve_command(CLI::App& app, ServeCommand& command) {
       ->check(CLI::Range(std::size_t(1), std::size_t(1) << 32))->capture_default_str();
   command_app->add_option("--threshold", command.threshold, "Binary: the positive class from this probability up")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print nothing at start",
+  add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print only the address line at start",
                       "Print a line per request (method, path, status)");
   return command_app;
 }
@@ -385,7 +385,7 @@ int run_serve(const ServeCommand& command) {
   if (port < 0)
     throw Error("--host " + command.host + " --port " + std::to_string(command.port) +
                 ": cannot listen there (address in use, or not an address of this machine)");
-  if (!command.quiet) {
+  {  // even with --quiet: with --port 0 this line is the only way to learn the port
     std::printf("mlp serve: http://%s:%d/ (model %s, %s, %s; %u threads; Ctrl-C stops)\n", command.host.c_str(), port,
                 command.model.c_str(), arch.layers_string().c_str(), to_string(arch.task).c_str(), threads);
     std::fflush(stdout);

@@ -16,7 +16,7 @@ struct ServeCommand {
   double write_timeout = 5;
   std::size_t max_body = 16 << 20;  // bytes; larger requests get 413 before their body is read
   double threshold = 0.5;           // binary: class 1 from this probability up
-  bool quiet = false;               // no startup line
+  bool quiet = false;               // only the address line
   bool verbose = false;             // a line per request
 };
 
