@@ -1,4 +1,4 @@
-// One sample's prediction as JSON, the same for `mlp predict --json` and `mlp serve`.
+// The JSON `mlp serve` shares with `mlp predict --json` (one prediction) and `mlp show --json` (the summary).
 #pragma once
 
 #include <map>
