@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "onnx.hpp"
+#include "serve.hpp"
 #include "suggest.hpp"
 
 using namespace mlp::cli;
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   ShowCommand show;
   ExportCommand export_command;
   ImportCommand import_command;
+  ServeCommand serve;
   CLI::App* train_app = add_train_command(app, train);
   CLI::App* eval_app = add_eval_command(app, eval);
   CLI::App* predict_app = add_predict_command(app, predict);
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   CLI::App* show_app = add_show_command(app, show);
   CLI::App* export_app = add_export_command(app, export_command);
   CLI::App* import_app = add_import_command(app, import_command);
+  CLI::App* serve_app = add_serve_command(app, serve);
 
   std::string names;
   bool known = false;
@@ -79,6 +82,7 @@ int main(int argc, char** argv) {
     if (*show_app) return run_show(show);
     if (*export_app) return run_export(export_command);
     if (*import_app) return run_import(import_command);
+    if (*serve_app) return run_serve(serve);
   } catch (const mlp::Error& e) {
     std::fprintf(stderr, "mlp: %s\n", e.what());
     return 1;

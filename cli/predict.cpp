@@ -6,6 +6,7 @@
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
+#include "prediction_json.hpp"
 #include "progress.hpp"
 
 namespace mlp::cli {
@@ -52,14 +53,8 @@ int run_predict(const PredictCommand& command) {
   json predictions = json::array();
   for (int s = 0; s < outputs.cols(); ++s) {
     const float* a = outputs.view().col(s);
-    json item = {{"index", s}};
-    if (arch.task == Task::regression) {
-      item["output"] = std::vector<float>(a, a + outputs.rows());
-    } else {
-      item["class"] = predicted_class(arch.task, a, outputs.rows(), command.threshold);
-      if (arch.task == Task::binary) item["probability"] = a[0];
-      else item["probabilities"] = std::vector<float>(a, a + outputs.rows());
-    }
+    json item = prediction_json(arch, a, command.threshold);
+    item["index"] = s;
     if (command.json) {
       predictions.push_back(std::move(item));
     } else if (arch.task == Task::regression) {
