@@ -21,7 +21,7 @@
 // - inference throughput: mlp::predict over the 60,000 training images in batches of 1024
 //   (uint8 -> float scaling included); median over --reps-batch passes. GFLOP/s = 2 x P x samples/s.
 // - memory: VmHWM (peak resident set) and VmRSS from /proc/self/status at the end, next to the
-//   bound of issue 5: dataset bytes (uint8) + 4 x parameter bytes + activations of one batch +
+//   memory bound: dataset bytes (uint8) + 4 x parameter bytes + activations of one batch +
 //   a small constant (see memory_bound()).
 
 #include <sys/resource.h>
@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "cpu_load.hpp"
+#include "gemm.hpp"  // which micro-kernel ran (internal header)
 
 #include "mlp/data.hpp"
 #include "mlp/error.hpp"
@@ -115,7 +116,7 @@ std::string json_array(const std::vector<double>& v, const char* format) {
   return s + "]";
 }
 
-// Issue 5's memory bound, in bytes:
+// The memory bound, in bytes:
 //   dataset: every image and label held, one byte each (what read_idx_folder loads: train + test)
 // + parameters: 4 x the float32 parameter bytes (parameters, gradients, and room for two more
 //   copies such as packed weights or optimizer state), i.e. 16 bytes per parameter
@@ -273,7 +274,7 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
       "\"final_value\":%.6g,\"rss_start_mib\":%.1f,\"rss_loaded_mib\":%.1f,\"peak_rss_mib\":%.1f,\"rss_end_mib\":%.1f,"
       "\"ru_maxrss_mib\":%.1f,\"bound_mib\":%.1f,\"bound_dataset_mib\":%.1f,"
       "\"bound_parameters_mib\":%.1f,\"bound_activations_mib\":%.1f,\"bound_constant_mib\":%.1f,"
-      "\"load_seconds\":%.3f,\"others_cpu_share\":%.3f}\n",
+      "\"load_seconds\":%.3f,\"others_cpu_share\":%.3f,\"micro_kernel\":\"%s\"}\n",
       c.name, c.what, arch.layers_string().c_str(), c.batch,
       c.kind == Kind::train ? "train" : c.kind == Kind::latency ? "latency" : "throughput", P,
       omp_get_max_threads(), unit.c_str(), seconds.size(), samples_per_unit,
@@ -281,7 +282,7 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
       c.kind == Kind::latency ? med * 1e6 : 0.0, c.kind == Kind::latency ? best * 1e6 : 0.0, gflops,
       o.peak_gflops, share, final_loss, rss_start_kb / 1024.0, rss_loaded_kb / 1024.0, hwm_kb / 1024.0, rss_kb / 1024.0,
       usage.ru_maxrss / 1024.0, bound.total() / MiB, bound.dataset / MiB, bound.parameters / MiB,
-      bound.activations / MiB, bound.constant / MiB, load_seconds, others);
+      bound.activations / MiB, bound.constant / MiB, load_seconds, others, mlp::to_string(mlp::micro_kernel()).c_str());
   std::fflush(stdout);
 
   if (c.kind == Kind::latency)
