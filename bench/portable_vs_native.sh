@@ -8,7 +8,9 @@
 #
 # Environment: CONFIGS (default small-b32 mid-b64 mid-b256 large1024-b256 infer-1), EPOCHS
 # (default 2), REPS (single-image calls, default 20000), OUT (JSON lines, default
-# build/bench-results/portable-vs-native-DATE.jsonl), MLP_MNIST (MNIST folder).
+# build/bench-results/portable-vs-native-DATE.jsonl), MLP_MNIST (MNIST folder), OMP_NUM_THREADS.
+# Ratios are given for the wall time (samples/s) and for the process's CPU time per unit; on one
+# thread (OMP_NUM_THREADS=1) the latter is the work done, which a busy host disturbs far less.
 # Builds build/ (release preset) and build-native/ (the same with -DMLP_NATIVE=ON) when missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,20 +41,19 @@ done
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print(f"{'configuration':<16}{'portable':>22}{'native':>22}{'portable/native':>28}  others' CPU share")
+def summary(values):
+    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+print(f"{'configuration':<16}{'rounds':>7}{'wall: portable/native':>28}{'CPU time: native/portable':>30}"
+      f"{'others CPU share':>24}")
 for config in dict.fromkeys(r["config"] for r in rows):
-    def value(r):  # higher is better
-        return r["samples_per_s_median"] if r["kind"] != "latency" else 1e6 / r["latency_us_median"]
     by = {b: {r["round"]: r for r in rows if r["config"] == config and r["build"] == b} for b in ("build", "build-native")}
     rounds = sorted(set(by["build"]) & set(by["build-native"]))
-    p = [value(by["build"][i]) for i in rounds]; n = [value(by["build-native"][i]) for i in rounds]
-    ratio = [a / b for a, b in zip(p, n)]
-    latency = rows[0]["kind"] == "latency"
-    fmt = lambda v: f"{statistics.median(v):>9.0f} [{min(v):.0f}-{max(v):.0f}]"
-    unit = "1/s" if any(by["build"][i]["kind"] == "latency" for i in rounds) else "samples/s"
-    others = [r["others_cpu_share"] for b in by.values() for r in b.values()]
-    print(f"{config:<16}{fmt(p):>22}{fmt(n):>22}   {statistics.median(ratio):.3f} [{min(ratio):.3f}-{max(ratio):.3f}]"
-          f"  {statistics.median(others):.2f} [{min(others):.2f}-{max(others):.2f}]  ({len(rounds)} rounds, {unit})")
-kernels = {(r["build"], r.get("micro_kernel")) for r in rows}
-print("micro-kernels:", sorted(kernels))
+    def speed(r):  # higher is faster
+        return r["samples_per_s_median"] if r["kind"] != "latency" else 1 / r["latency_us_median"]
+    wall = [speed(by["build"][i]) / speed(by["build-native"][i]) for i in rounds]
+    cpu = [by["build-native"][i]["cpu_seconds_median"] / by["build"][i]["cpu_seconds_median"] for i in rounds]
+    others = [by[b][i]["others_cpu_share"] for b in by for i in rounds]
+    print(f"{config:<16}{len(rounds):>7}{summary(wall):>28}{summary(cpu):>30}{summary(others):>24}")
+print("threads:", sorted({r["threads"] for r in rows}), " micro-kernels:", sorted({(r["build"], r["micro_kernel"]) for r in rows}))
+print("(ratios above 1: the portable build is faster; median [range] over the rounds)")
 PY
