@@ -20,11 +20,15 @@
 //   a time after a warm-up; the median over --reps calls.
 // - inference throughput: mlp::predict over the 60,000 training images in batches of 1024
 //   (uint8 -> float scaling included); median over --reps-batch passes. GFLOP/s = 2 x P x samples/s.
+// - CPU time: cpu_seconds_median, the process's CPU time per epoch, predict pass or (mean) forward
+//   call. On one thread (OMP_NUM_THREADS=1) the work done, less disturbed than the wall time by
+//   other processes on the machine.
 // - memory: VmHWM (peak resident set) and VmRSS from /proc/self/status at the end, next to the
-//   bound of issue 5: dataset bytes (uint8) + 4 x parameter bytes + activations of one batch +
+//   memory bound: dataset bytes (uint8) + 4 x parameter bytes + activations of one batch +
 //   a small constant (see memory_bound()).
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <omp.h>
@@ -39,6 +43,7 @@
 #include <vector>
 
 #include "cpu_load.hpp"
+#include "gemm.hpp"  // which micro-kernel ran (internal header)
 
 #include "mlp/data.hpp"
 #include "mlp/error.hpp"
@@ -115,7 +120,7 @@ std::string json_array(const std::vector<double>& v, const char* format) {
   return s + "]";
 }
 
-// Issue 5's memory bound, in bytes:
+// The memory bound, in bytes:
 //   dataset: every image and label held, one byte each (what read_idx_folder loads: train + test)
 // + parameters: 4 x the float32 parameter bytes (parameters, gradients, and room for two more
 //   copies such as packed weights or optimizer state), i.e. 16 bytes per parameter
@@ -171,6 +176,12 @@ struct Options {
   bool fixed_threads = false;
 };
 
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 bool mnist_present(const std::string& folder) {
   namespace fs = std::filesystem;
   for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -196,6 +207,9 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
   net.initialize(rng);
 
   std::vector<double> seconds;  // per timed unit: an epoch, a forward call, a predict pass
+  // The CPU time the process spent per unit: on one thread (OMP_NUM_THREADS=1), the work done,
+  // whatever share of the CPU other processes took meanwhile. For forward calls, their mean.
+  std::vector<double> cpu_seconds;
   double samples_per_unit = 0;
   double final_loss = 0;
   std::string unit;
@@ -211,11 +225,14 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
     // One run of all the epochs, as `mlp train` does it; each epoch timed from the end of the
     // one before.
     Clock::time_point start = Clock::now();
+    double cpu_start = process_cpu_seconds();
     mlp::TrainCallbacks callbacks;
     callbacks.on_epoch = [&](const mlp::EpochMetrics& metrics) {
       const Clock::time_point now = Clock::now();
+      const double cpu_now = process_cpu_seconds();
       seconds.push_back(std::chrono::duration<double>(now - start).count());
-      start = now;
+      cpu_seconds.push_back(cpu_now - cpu_start);
+      start = now, cpu_start = cpu_now;
       final_loss = metrics.train_loss;
     };
     mlp::train(net, data.train, options, rng, nullptr, nullptr, callbacks);
@@ -229,12 +246,14 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
     float sink = 0;
     for (int r = 0; r < 2000; ++r) sink += net.forward(x).data[0];  // warm-up
     seconds.reserve(o.reps);
+    const double cpu_start = process_cpu_seconds();
     for (int r = 0; r < o.reps; ++r) {
       const Clock::time_point start = Clock::now();
       const mlp::MatrixView<const float> a = net.forward(x);
       seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
       sink += a.data[0];
     }
+    cpu_seconds.push_back((process_cpu_seconds() - cpu_start) / o.reps);
     final_loss = sink;  // keeps the calls alive; not a loss
     samples_per_unit = 1;
     unit = "forward call";
@@ -242,8 +261,10 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
     (void)mlp::predict(net, data.train, c.batch);  // warm-up
     for (int r = 0; r < o.reps_batch; ++r) {
       const Clock::time_point start = Clock::now();
+      const double cpu_start = process_cpu_seconds();
       const mlp::Matrix<float> out = mlp::predict(net, data.train, c.batch);
       seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      cpu_seconds.push_back(process_cpu_seconds() - cpu_start);
       final_loss += out.data()[0];
     }
     samples_per_unit = double(data.train.count);
@@ -273,7 +294,7 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
       "\"final_value\":%.6g,\"rss_start_mib\":%.1f,\"rss_loaded_mib\":%.1f,\"peak_rss_mib\":%.1f,\"rss_end_mib\":%.1f,"
       "\"ru_maxrss_mib\":%.1f,\"bound_mib\":%.1f,\"bound_dataset_mib\":%.1f,"
       "\"bound_parameters_mib\":%.1f,\"bound_activations_mib\":%.1f,\"bound_constant_mib\":%.1f,"
-      "\"load_seconds\":%.3f,\"others_cpu_share\":%.3f}\n",
+      "\"load_seconds\":%.3f,\"others_cpu_share\":%.3f,\"micro_kernel\":\"%s\",\"cpu_seconds_median\":%.6g}\n",
       c.name, c.what, arch.layers_string().c_str(), c.batch,
       c.kind == Kind::train ? "train" : c.kind == Kind::latency ? "latency" : "throughput", P,
       omp_get_max_threads(), unit.c_str(), seconds.size(), samples_per_unit,
@@ -281,7 +302,8 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
       c.kind == Kind::latency ? med * 1e6 : 0.0, c.kind == Kind::latency ? best * 1e6 : 0.0, gflops,
       o.peak_gflops, share, final_loss, rss_start_kb / 1024.0, rss_loaded_kb / 1024.0, hwm_kb / 1024.0, rss_kb / 1024.0,
       usage.ru_maxrss / 1024.0, bound.total() / MiB, bound.dataset / MiB, bound.parameters / MiB,
-      bound.activations / MiB, bound.constant / MiB, load_seconds, others);
+      bound.activations / MiB, bound.constant / MiB, load_seconds, others, mlp::to_string(mlp::micro_kernel()).c_str(),
+      median(cpu_seconds));
   std::fflush(stdout);
 
   if (c.kind == Kind::latency)

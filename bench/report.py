@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Turns the JSON lines of bench/run.sh (fma_peak, mlp_bench, torch_bench) into the comparison
-table, in Markdown, with issue 5's targets next to the measurements.
+table, in Markdown, with the project's targets next to the measurements.
 
     report.py RESULTS.jsonl [MAX_OTHERS]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5's benchmark run: builds (release) if needed, measures the FMA peak, then runs every
+# The benchmark run: builds (release) if needed, measures the FMA peak, then runs every
 # configuration with mlp and with PyTorch, one after the other, each in a fresh process (so each
 # peak RSS is that configuration's own), and prints the comparison table.
 #

@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "mlp/error.hpp"
+#include "vectorized.hpp"
 
 namespace mlp {
 
@@ -40,20 +41,22 @@ void activation_forward(Activation g, MatrixView<const T> Z, MatrixView<T> A) {
   const std::size_t count = Z.size();
   const T* z = Z.data;
   T* a = A.data;
-  switch (g) {
-    case Activation::relu:
-      for (std::size_t i = 0; i < count; ++i) a[i] = z[i] > T(0) ? z[i] : T(0);
-      break;
-    case Activation::sigmoid:
-      for (std::size_t i = 0; i < count; ++i) a[i] = sigmoid(z[i]);
-      break;
-    case Activation::tanh:
-      for (std::size_t i = 0; i < count; ++i) a[i] = std::tanh(z[i]);
-      break;
-    case Activation::linear:
-      for (std::size_t i = 0; i < count; ++i) a[i] = z[i];
-      break;
-  }
+  vectorized([&](auto) MLP_VECTOR_BODY {
+    switch (g) {
+      case Activation::relu:
+        for (std::size_t i = 0; i < count; ++i) a[i] = z[i] > T(0) ? z[i] : T(0);
+        break;
+      case Activation::sigmoid:
+        for (std::size_t i = 0; i < count; ++i) a[i] = sigmoid(z[i]);
+        break;
+      case Activation::tanh:
+        for (std::size_t i = 0; i < count; ++i) a[i] = std::tanh(z[i]);
+        break;
+      case Activation::linear:
+        for (std::size_t i = 0; i < count; ++i) a[i] = z[i];
+        break;
+    }
+  });
 }
 
 template <typename T>
@@ -64,20 +67,22 @@ void activation_backward(Activation g, MatrixView<const T> dA, MatrixView<const 
   const T* z = Z.data;
   const T* a = A.data;
   T* dz = dZ.data;
-  switch (g) {
-    case Activation::relu:
-      for (std::size_t i = 0; i < count; ++i) dz[i] = z[i] > T(0) ? da[i] : T(0);
-      break;
-    case Activation::sigmoid:
-      for (std::size_t i = 0; i < count; ++i) dz[i] = da[i] * a[i] * (T(1) - a[i]);
-      break;
-    case Activation::tanh:
-      for (std::size_t i = 0; i < count; ++i) dz[i] = da[i] * (T(1) - a[i] * a[i]);
-      break;
-    case Activation::linear:
-      for (std::size_t i = 0; i < count; ++i) dz[i] = da[i];
-      break;
-  }
+  vectorized([&](auto) MLP_VECTOR_BODY {
+    switch (g) {
+      case Activation::relu:
+        for (std::size_t i = 0; i < count; ++i) dz[i] = z[i] > T(0) ? da[i] : T(0);
+        break;
+      case Activation::sigmoid:
+        for (std::size_t i = 0; i < count; ++i) dz[i] = da[i] * a[i] * (T(1) - a[i]);
+        break;
+      case Activation::tanh:
+        for (std::size_t i = 0; i < count; ++i) dz[i] = da[i] * (T(1) - a[i] * a[i]);
+        break;
+      case Activation::linear:
+        for (std::size_t i = 0; i < count; ++i) dz[i] = da[i];
+        break;
+    }
+  });
 }
 
 template void activation_forward(Activation, MatrixView<const float>, MatrixView<float>);

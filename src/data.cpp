@@ -10,6 +10,7 @@
 
 #include "mlp/error.hpp"
 #include "mlp/file_io.hpp"
+#include "vectorized.hpp"
 
 namespace mlp {
 
@@ -265,11 +266,13 @@ void gather_column(const Dataset& data, std::size_t index, T* x) {
     // much slower division.
     const T inverse = T(1) / T(255);
     const std::uint8_t* pixels = data.pixels.data() + first;
-    for (int i = 0; i < data.features; ++i) {
-      const T p = T(pixels[i]);
-      const T q = p * inverse;
-      x[i] = std::fma(std::fma(-q, T(255), p), inverse, q);
-    }
+    vectorized([&](auto) MLP_VECTOR_BODY {
+      for (int i = 0; i < data.features; ++i) {
+        const T p = T(pixels[i]);
+        const T q = p * inverse;
+        x[i] = std::fma(std::fma(-q, T(255), p), inverse, q);
+      }
+    });
   } else {
     std::copy(data.values.begin() + first, data.values.begin() + first + data.features, x);
   }

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstddef>
 
+#include "vectorized.hpp"
+
 namespace mlp {
 
 template <typename T>
@@ -16,7 +18,9 @@ void draw_dropout_mask(double rate, Rng& rng, MatrixView<T> D) {
 template <typename T>
 void hadamard(MatrixView<const T> A, MatrixView<const T> D, MatrixView<T> out) {
   assert(A.size() == D.size() && A.size() == out.size());
-  for (std::size_t i = 0; i < A.size(); ++i) out.data[i] = A.data[i] * D.data[i];
+  vectorized([&](auto) MLP_VECTOR_BODY {
+    for (std::size_t i = 0; i < A.size(); ++i) out.data[i] = A.data[i] * D.data[i];
+  });
 }
 
 template void draw_dropout_mask<float>(double, Rng&, MatrixView<float>);

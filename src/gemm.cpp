@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <type_traits>
 
-#include "mlp/kernels.hpp"
+#include "vectorized.hpp"
 
 namespace mlp {
 
@@ -65,11 +67,8 @@ void portable_kernel(int kc, const T* a, std::ptrdiff_t a_step, const T* b, std:
 
 // V x 8 rows by NR columns with 8-float vectors, the AVX2 counterpart of avx512_tile below: V x NR
 // accumulators, V loads of A and NR broadcasts of B per step; edge tiles are stored through masks.
-// On Zen 1 (two 128-bit FMA pipes) every tile from 16 x 3 to 32 x 3 runs at the FMA peak from L1.
-// In the products, against the earlier 16 x 6 tile computed aside at the edges, 16 x 4 gave
-// 1.0-1.24x, 16 x 6 with masked edges 1.01-1.05x, 16 x 3 0.95-1.12x: 4 divides the batch sizes
-// and 784, so tiles are rarely edges. The part of C read back is prefetched first: 1.4-2.9% on
-// the products of 784-2048-2048-10, whose C (4-16 MiB) does not fit Zen 1's 8 MiB L3.
+// NR = 4 because 4 divides the batch sizes and 784, so that tiles are rarely edges. The part of C
+// read back is prefetched first: a large C does not fit a small L3 (docs/benchmarks.md).
 template <int V, int NR>
 __attribute__((target("avx2,fma"))) void avx2_tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
                                                   std::ptrdiff_t b_step, std::ptrdiff_t b_col, float* C, int ldc,
@@ -127,17 +126,15 @@ __attribute__((target("avx2,fma"))) void avx2_kernel(int kc, const float* a, std
 }
 
 // V x 16 rows by NR columns with 16-float vectors: V x NR accumulators, V loads of A and NR
-// broadcasts of B per step. Edge tiles are stored through masks, so there is no copy aside. 32 x 8
-// measured fastest on Zen 4 (which runs each 16-float FMA as two halves): 32 x 12 needs 12 streams
-// of B, more than a cache set holds when B's columns are 4 KiB apart, and 48 x 8 packs transposed
-// A slower.
+// broadcasts of B per step. Edge tiles are stored through masks, so there is no copy aside. Wider
+// tiles lose: 12 columns are more streams of B than a cache set holds when B's columns are 4 KiB
+// apart, and 48 rows pack transposed A slower (docs/benchmarks.md).
 template <int V, int NR>
 __attribute__((target("avx512f"))) void avx512_tile(int kc, const float* a, std::ptrdiff_t a_step, const float* b,
                                                     std::ptrdiff_t b_step, std::ptrdiff_t b_col, float* C, int ldc,
                                                     float alpha, float beta, int rows, int cols) {
   // Every loop over the tile is unrolled so that the sums stay in registers: with one loop left
-  // GCC kept them in memory at the start and end of each call (2-4% per product, alternated in
-  // one process).
+  // GCC keeps them in memory at the start and end of each call.
   __m512 c[NR][V];
 #pragma GCC unroll 16
   for (int j = 0; j < NR; ++j)
@@ -179,24 +176,46 @@ __attribute__((target("avx512f"))) void avx512_kernel(int kc, const float* a, st
   avx512_tile<2, 8>(kc, a, a_step, b, b_step, b_col, C, ldc, alpha, beta, rows, cols);
 }
 
+// What vectorized.hpp's copies need: AVX-512 with its VL and BW parts, AVX2 with FMA.
 bool cpu_supports(MicroKernel kernel) {
   __builtin_cpu_init();
   switch (kernel) {
     case MicroKernel::portable: return true;
     case MicroKernel::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case MicroKernel::avx512: return __builtin_cpu_supports("avx512f");
+    case MicroKernel::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512bw") && cpu_supports(MicroKernel::avx2);
   }
   return false;
 }
 
-MicroKernel fastest_supported() {
+// The fastest kernel the CPU supports, or the one MLP_KERNEL names. A name that is unknown, or
+// that the CPU cannot run, is reported on stderr and ignored: the library has no caller to tell.
+MicroKernel initial_kernel() {
+  MicroKernel fastest = MicroKernel::portable;
   for (MicroKernel kernel : {MicroKernel::avx512, MicroKernel::avx2})
+    if (cpu_supports(kernel)) {
+      fastest = kernel;
+      break;
+    }
+  const char* name = std::getenv("MLP_KERNEL");
+  if (name == nullptr || *name == 0) return fastest;
+  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2, MicroKernel::avx512}) {
+    if (to_string(kernel) != name) continue;
     if (cpu_supports(kernel)) return kernel;
-  return MicroKernel::portable;
+    std::fprintf(stderr, "MLP_KERNEL: this CPU cannot run the %s kernel; using %s\n", name, to_string(fastest).c_str());
+    return fastest;
+  }
+  std::fprintf(stderr, "MLP_KERNEL: unknown kernel '%s' (expected portable, avx2 or avx512); using %s\n", name,
+               to_string(fastest).c_str());
+  return fastest;
 }
 
-MicroKernel selected = fastest_supported();
-const bool has_avx512 = cpu_supports(MicroKernel::avx512);
+// Chosen at the first use, not at load time: no order between static initializers to rely on.
+MicroKernel& selected() {
+  static MicroKernel kernel = initial_kernel();
+  return kernel;
+}
 
 // out[q * out_step + i] = runs[i][q] for 16 runs of 16 values: a 16 x 16 transpose in registers,
 // in four rounds of shuffles (pairs of values, quadruples, 128-bit lanes, lanes again).
@@ -247,8 +266,8 @@ void interleave(const T* first, std::ptrdiff_t stride, std::ptrdiff_t step_k, in
     int p = 0;
     if constexpr (std::is_same_v<T, float> && width % 16 == 0) {
       // 16 runs x 16 steps at a time, transposed in registers: products Wᵀ dZ then run as fast as
-      // W A (2048 x 512 x 2048 on two threads: 172-180 -> 198-202 GFLOP/s).
-      if (has_avx512)
+      // W A.
+      if (micro_kernel() == MicroKernel::avx512)
         for (; p + 16 <= kc; p += 16)
           for (int i = 0; i < width; i += 16) transpose_16x16(source + i, p, out + p * width + i, width);
     }
@@ -286,34 +305,41 @@ void pack_b(const T* B, int ldb, bool tb, int k0, int kc, int j0, int n, T* out)
 }
 
 // c = alpha A b + beta c for `rows` <= ROWS rows of A (column-major, lda) and a vector b read
-// b_step apart. With rows == ROWS the sums have a fixed size and live in registers.
-template <int ROWS, typename T>
-void column_sum(int rows, int K, const T* A, int lda, const T* b, std::ptrdiff_t b_step, T alpha, T beta, T* c) {
+// b_step apart. With rows == ROWS the sums have a fixed size and live in registers. Fused
+// multiply-adds where the kernel has them, like its tiles.
+template <MicroKernel kernel, int ROWS, typename T>
+__attribute__((always_inline)) inline void column_sum(int rows, int K, const T* A, int lda, const T* b,
+                                                      std::ptrdiff_t b_step, T alpha, T beta, T* c) {
   T sum[ROWS] = {};
   if (rows == ROWS) {
     for (int k = 0; k < K; ++k, A += lda, b += b_step)
-      for (int i = 0; i < ROWS; ++i) sum[i] += A[i] * *b;
+      for (int i = 0; i < ROWS; ++i) sum[i] = mul_add<kernel>(A[i], *b, sum[i]);
   } else {
     for (int k = 0; k < K; ++k, A += lda, b += b_step)
-      for (int i = 0; i < rows; ++i) sum[i] += A[i] * *b;
+      for (int i = 0; i < rows; ++i) sum[i] = mul_add<kernel>(A[i], *b, sum[i]);
   }
   for (int i = 0; i < rows; ++i) c[i] = alpha * sum[i] + (beta == T(0) ? T(0) : beta * c[i]);
 }
 
 // C = alpha A op(B) + beta C for fewer columns than a tile (one image at inference): each column
 // of C is a sum of columns of A, taken 64 rows at a time so that the partial sums stay in
-// registers while A streams by; a tile would waste most of its work.
+// registers while A streams by; a tile would waste most of its work. Compiled for the selected
+// kernel's vectors (the float products; the double ones stay portable).
 template <typename T>
 void gemm_few_columns(bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb, T beta, T* C,
                       int ldc) {
-  for (int j = 0; j < N; ++j) {
-    const T* b = B + (tb ? j : static_cast<std::ptrdiff_t>(j) * ldb);
-    const std::ptrdiff_t b_step = tb ? ldb : 1;
-    T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
-    int i0 = 0;
-    for (; i0 + 64 <= M; i0 += 64) column_sum<64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
-    if (i0 < M) column_sum<64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
-  }
+  const auto columns = [&](auto kernel) MLP_VECTOR_BODY {
+    for (int j = 0; j < N; ++j) {
+      const T* b = B + (tb ? j : static_cast<std::ptrdiff_t>(j) * ldb);
+      const std::ptrdiff_t b_step = tb ? ldb : 1;
+      T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
+      int i0 = 0;
+      for (; i0 + 64 <= M; i0 += 64) column_sum<kernel, 64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+      if (i0 < M) column_sum<kernel, 64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+    }
+  };
+  if constexpr (std::is_same_v<T, float>) vectorized(columns);
+  else columns(KernelTag<MicroKernel::portable>{});
 }
 
 // A thread's packing buffer, grown to what its products need and never filled: pages that no
@@ -384,9 +410,8 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
   }
 }
 
-// Below this many flops a second thread costs more in waking up than it saves. Measured on Zen 4
-// (best of 4 interleaved runs): 1e6 against 4e6, 784-128-64-10 batch 64 282k against 267k
-// samples/s, the other configurations alike; 5e5 made 784-16-32-1 erratic.
+// Below this many flops a second thread costs more in waking up than it saves (measured: smaller
+// thresholds made the smallest benchmark network erratic).
 constexpr double min_parallel_flops = 1e6;
 // The same for gemm_few_columns, in elements of A (784 x 128 is 100,352).
 constexpr double min_parallel_matrix = 64e3;
@@ -447,11 +472,11 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
 
 }  // namespace
 
-MicroKernel micro_kernel() { return selected; }
+MicroKernel micro_kernel() { return selected(); }
 
 bool use_micro_kernel(MicroKernel kernel) {
   if (!cpu_supports(kernel)) return false;
-  selected = kernel;
+  selected() = kernel;
   return true;
 }
 
@@ -468,12 +493,11 @@ namespace detail {
 
 void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
           float beta, float* C, int ldc) {
-  switch (selected) {
+  switch (selected()) {
     case MicroKernel::avx512:
       // Products of fewer rows than the 32-row tile are packed in panels of 16: a 32-row panel
-      // would be half empty. 1.1x to 2x faster than the AVX2 kernel on 1 to 31 rows (output
-      // layers, 784-16-32-1's first layer). The AVX-512 and AVX2 kernels sum each element in the
-      // same order with the same fused multiply-adds: the same bits whichever runs (tested).
+      // would be half empty. The AVX-512 and AVX2 kernels sum each element in the same order with
+      // the same fused multiply-adds: the same bits whichever runs (tested).
       if (M >= 32) return gemm_any<32, 8>(avx512_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
       return gemm_any<16, 8>(avx512_tile<1, 8>, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     case MicroKernel::avx2:

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "gemm.hpp"
+#include "vectorized.hpp"
 
 namespace mlp {
 
@@ -29,12 +30,14 @@ void matmul_tn(MatrixView<const T> W, MatrixView<const T> dZ, MatrixView<T> dA_p
 
 template <typename T>
 void row_sums(MatrixView<const T> dZ, T scale, T* db) {
-  for (int i = 0; i < dZ.rows; ++i) db[i] = 0;
-  for (int j = 0; j < dZ.cols; ++j) {
-    const T* dz = dZ.col(j);
-    for (int i = 0; i < dZ.rows; ++i) db[i] += dz[i];
-  }
-  for (int i = 0; i < dZ.rows; ++i) db[i] *= scale;
+  vectorized([&](auto) MLP_VECTOR_BODY {
+    for (int i = 0; i < dZ.rows; ++i) db[i] = 0;
+    for (int j = 0; j < dZ.cols; ++j) {
+      const T* dz = dZ.col(j);
+      for (int i = 0; i < dZ.rows; ++i) db[i] += dz[i];
+    }
+    for (int i = 0; i < dZ.rows; ++i) db[i] *= scale;
+  });
 }
 
 #define MLP_INSTANTIATE(T)                                                                  \

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "mlp/error.hpp"
+#include "vectorized.hpp"
 
 namespace mlp {
 
@@ -89,7 +90,9 @@ double loss(Task task, MatrixView<const T> Z, MatrixView<const T> Y) {
 template <typename T>
 void output_error(MatrixView<const T> A, MatrixView<const T> Y, MatrixView<T> dZ) {
   const std::size_t count = A.size();
-  for (std::size_t i = 0; i < count; ++i) dZ.data[i] = A.data[i] - Y.data[i];
+  vectorized([&](auto) MLP_VECTOR_BODY {
+    for (std::size_t i = 0; i < count; ++i) dZ.data[i] = A.data[i] - Y.data[i];
+  });
 }
 
 template <typename T>

@@ -9,6 +9,7 @@
 
 #include "mlp/error.hpp"
 #include "named_choices.hpp"
+#include "vectorized.hpp"
 
 namespace mlp {
 
@@ -26,66 +27,64 @@ bool uses_adam_moments(OptimizerKind kind) {
   return kind == OptimizerKind::adam || kind == OptimizerKind::adamw;
 }
 
-// a b + c, rounded once where the hardware fuses it (FP_FAST_FMAF: x86-64 with FMA, as built
-// with -march=native; ARM64), else twice rather than through a slow software fma. In PyTorch's
-// AVX2 kernels `x.add_(y, alpha=a)` (x + a y) and `x.addcmul_(y, z, value=a)` (x + (a y) z) are
-// one fused multiply-add each, while `x.mul_(β)` rounds on its own; the rules below use mul_add
-// exactly where PyTorch has those, and this file is compiled with -ffp-contract=off so that the
-// compiler fuses nothing else. On such a machine every step is bit-for-bit torch.optim's.
-inline float mul_add(float a, float b, float c) {
-#ifdef FP_FAST_FMAF
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+// mul_add (vectorized.hpp) is a b + c rounded once where the selected kernel's instructions fuse
+// it. In PyTorch's AVX2 kernels `x.add_(y, alpha=a)` (x + a y) and `x.addcmul_(y, z, value=a)`
+// (x + (a y) z) are one fused multiply-add each, while `x.mul_(β)` rounds on its own; the rules
+// below use mul_add exactly where PyTorch has those, and this file is compiled with
+// -ffp-contract=off so that the compiler fuses nothing else. With the AVX2 or AVX-512 kernel
+// every step is bit-for-bit torch.optim's.
 
 // Each rule first adds the L2 weight decay, g := g + λ θ. PyTorch skips that line when λ = 0;
 // adding 0 θ gives the same g for every finite θ, so the loops keep it always. The loops are
-// written so that the compiler vectorizes them (-fno-math-errno makes std::sqrt one instruction).
+// written so that the compiler vectorizes them (-fno-math-errno makes std::sqrt one instruction),
+// once for each kernel's instructions (Optimizer::step calls them through vectorized).
 
 // sgd: θ := θ - α g
-void sgd_step(std::span<float> theta, std::span<const float> dtheta, float alpha, float lambda) {
+template <MicroKernel kernel>
+MLP_VECTOR_BODY inline void sgd_step(std::span<float> theta, std::span<const float> dtheta, float alpha, float lambda) {
   for (std::size_t i = 0; i < theta.size(); ++i) {
-    const float g = mul_add(lambda, theta[i], dtheta[i]);  // g + λ θ
-    theta[i] = mul_add(-alpha, g, theta[i]);                // θ - α g
+    const float g = mul_add<kernel>(lambda, theta[i], dtheta[i]);  // g + λ θ
+    theta[i] = mul_add<kernel>(-alpha, g, theta[i]);               // θ - α g
   }
 }
 
 // momentum: b := μ b + g, θ := θ - α b; nesterov: the same b, then θ := θ - α (g + μ b).
 // (PyTorch starts b as a copy of the first g; μ 0 + g is that same g.)
-void momentum_step(std::span<float> theta, std::span<const float> dtheta, std::span<float> b,
-                   float alpha, float lambda, float mu, bool nesterov) {
+template <MicroKernel kernel>
+MLP_VECTOR_BODY inline void momentum_step(std::span<float> theta, std::span<const float> dtheta, std::span<float> b,
+                                          float alpha, float lambda, float mu, bool nesterov) {
   for (std::size_t i = 0; i < theta.size(); ++i) {
-    const float g = mul_add(lambda, theta[i], dtheta[i]);     // g + λ θ
-    b[i] = mu * b[i] + g;                                      // μ b + g
-    const float direction = nesterov ? mul_add(mu, b[i], g) : b[i];  // g + μ b, or b
-    theta[i] = mul_add(-alpha, direction, theta[i]);           // θ - α direction
+    const float g = mul_add<kernel>(lambda, theta[i], dtheta[i]);            // g + λ θ
+    b[i] = mu * b[i] + g;                                                    // μ b + g
+    const float direction = nesterov ? mul_add<kernel>(mu, b[i], g) : b[i];  // g + μ b, or b
+    theta[i] = mul_add<kernel>(-alpha, direction, theta[i]);                 // θ - α direction
   }
 }
 
 // adam: m := β1 m + (1-β1) g, v := β2 v + (1-β2) g², θ := θ - step_size m / (√v / √c2 + ε),
 // with step_size = α / c1, c1 = 1-β1^t, c2 = 1-β2^t. adamw: first θ := θ decay, decay = 1 - α λ,
 // and λ = 0 in g (adam: decay = 1, which leaves θ exactly as it is).
-void adam_step(std::span<float> theta, std::span<const float> dtheta, std::span<float> m,
-               std::span<float> v, float step_size, float sqrt_c2, float decay, float lambda,
-               float beta1, float beta2, float one_minus_beta1, float one_minus_beta2, float eps) {
+template <MicroKernel kernel>
+MLP_VECTOR_BODY inline void adam_step(std::span<float> theta, std::span<const float> dtheta, std::span<float> m,
+                                      std::span<float> v, float step_size, float sqrt_c2, float decay, float lambda,
+                                      float beta1, float beta2, float one_minus_beta1, float one_minus_beta2, float eps) {
   for (std::size_t i = 0; i < theta.size(); ++i) {
-    theta[i] *= decay;                                                   // θ (1 - α λ)
-    const float g = mul_add(lambda, theta[i], dtheta[i]);                // g + λ θ
-    m[i] = mul_add(one_minus_beta1, g, beta1 * m[i]);                    // β1 m + (1-β1) g
-    v[i] = mul_add(one_minus_beta2 * g, g, beta2 * v[i]);                // β2 v + (1-β2) g²
-    theta[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_c2 + eps);    // θ - step_size m / (√v/√c2 + ε)
+    theta[i] *= decay;                                                 // θ (1 - α λ)
+    const float g = mul_add<kernel>(lambda, theta[i], dtheta[i]);      // g + λ θ
+    m[i] = mul_add<kernel>(one_minus_beta1, g, beta1 * m[i]);          // β1 m + (1-β1) g
+    v[i] = mul_add<kernel>(one_minus_beta2 * g, g, beta2 * v[i]);      // β2 v + (1-β2) g²
+    theta[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_c2 + eps);  // θ - step_size m / (√v/√c2 + ε)
   }
 }
 
 // rmsprop: s := ρ s + (1-ρ) g², θ := θ - α g / (√s + ε)
-void rmsprop_step(std::span<float> theta, std::span<const float> dtheta, std::span<float> s,
-                  float alpha, float lambda, float rho, float one_minus_rho, float eps) {
+template <MicroKernel kernel>
+MLP_VECTOR_BODY inline void rmsprop_step(std::span<float> theta, std::span<const float> dtheta, std::span<float> s,
+                                         float alpha, float lambda, float rho, float one_minus_rho, float eps) {
   for (std::size_t i = 0; i < theta.size(); ++i) {
-    const float g = mul_add(lambda, theta[i], dtheta[i]);   // g + λ θ
-    s[i] = mul_add(one_minus_rho * g, g, rho * s[i]);         // ρ s + (1-ρ) g²
-    theta[i] -= alpha * g / (std::sqrt(s[i]) + eps);         // θ - α g / (√s + ε)
+    const float g = mul_add<kernel>(lambda, theta[i], dtheta[i]);  // g + λ θ
+    s[i] = mul_add<kernel>(one_minus_rho * g, g, rho * s[i]);      // ρ s + (1-ρ) g²
+    theta[i] -= alpha * g / (std::sqrt(s[i]) + eps);               // θ - α g / (√s + ε)
   }
 }
 
@@ -148,25 +147,28 @@ void Optimizer::step(std::span<float> parameters, std::span<const float> gradien
     const std::span<float> theta = parameters.subspan(first, count);
     const std::span<const float> dtheta = gradients.subspan(first, count);
     const auto state = [&](std::vector<float>& buffer) { return std::span<float>(buffer).subspan(first, count); };
-    switch (o.kind) {
-      case OptimizerKind::sgd:
-        sgd_step(theta, dtheta, alpha, lambda);
-        break;
-      case OptimizerKind::momentum:
-      case OptimizerKind::nesterov:
-        momentum_step(theta, dtheta, state(first_), alpha, lambda, float(o.momentum),
-                      o.kind == OptimizerKind::nesterov);
-        break;
-      case OptimizerKind::adam:
-      case OptimizerKind::adamw:
-        adam_step(theta, dtheta, state(first_), state(second_), float(learning_rate / c1), float(std::sqrt(c2)),
-                  decoupled ? float(1 - learning_rate * o.weight_decay) : 1.0f, decoupled ? 0.0f : lambda,
-                  float(o.beta1), float(o.beta2), float(1 - o.beta1), float(1 - o.beta2), eps);
-        break;
-      case OptimizerKind::rmsprop:
-        rmsprop_step(theta, dtheta, state(first_), alpha, lambda, float(o.rho), float(1 - o.rho), eps);
-        break;
-    }
+    vectorized([&](auto tag) MLP_VECTOR_BODY {
+      constexpr MicroKernel kernel = decltype(tag)::value;
+      switch (o.kind) {
+        case OptimizerKind::sgd:
+          sgd_step<kernel>(theta, dtheta, alpha, lambda);
+          break;
+        case OptimizerKind::momentum:
+        case OptimizerKind::nesterov:
+          momentum_step<kernel>(theta, dtheta, state(first_), alpha, lambda, float(o.momentum),
+                                o.kind == OptimizerKind::nesterov);
+          break;
+        case OptimizerKind::adam:
+        case OptimizerKind::adamw:
+          adam_step<kernel>(theta, dtheta, state(first_), state(second_), float(learning_rate / c1), float(std::sqrt(c2)),
+                            decoupled ? float(1 - learning_rate * o.weight_decay) : 1.0f, decoupled ? 0.0f : lambda,
+                            float(o.beta1), float(o.beta2), float(1 - o.beta1), float(1 - o.beta2), eps);
+          break;
+        case OptimizerKind::rmsprop:
+          rmsprop_step<kernel>(theta, dtheta, state(first_), alpha, lambda, float(o.rho), float(1 - o.rho), eps);
+          break;
+      }
+    });
   };
   // Each parameter's update reads and writes only its own values, so threads taking a slice each
   // give the same bits as one thread; below this size waking them costs more than it saves.

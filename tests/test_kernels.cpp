@@ -1,15 +1,19 @@
-// Each matrix kernel against a plain triple loop, on random shapes from 1x1 up, odd sizes included.
+// Each matrix kernel against a plain triple loop, on random shapes from 1x1 up, odd sizes included,
+// with every micro-kernel the CPU supports; and which kernel's code runs.
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include <algorithm>
-
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <tuple>
+#include <vector>
 
+#include "gemm.hpp"
 #include "mlp/kernels.hpp"
+#include "mlp/optimizers.hpp"
 #include "mlp/random.hpp"
 
 namespace mlp {
@@ -132,6 +136,72 @@ TEST(Kernels, Avx2AndAvx512KernelsGiveTheSameBits) {
   }
   use_micro_kernel(chosen);
 }
+// Whether the code of `kernel` fuses a b + c: the AVX2 and AVX-512 copies do; the portable copy
+// only where the whole build targets a CPU with FMA (-DMLP_NATIVE=ON on such a CPU).
+bool fuses(MicroKernel kernel) {
+#ifdef FP_FAST_FMAF
+  return true;
+#else
+  return kernel != MicroKernel::portable;
+#endif
+}
+
+// Fails unless the code of `kernel` ran, told apart by its rounding: a single-column product
+// (the matrix-vector path) and an SGD step, each against the fused and the unfused sums computed
+// here in the library's order (this file is compiled with -ffp-contract=off).
+void expect_code_of(MicroKernel kernel) {
+  Rng rng(11);
+  const int n = 40, k = 30;
+  const Matrix<float> W = random_matrix<float>(n, k, rng), x = random_matrix<float>(k, 1, rng);
+  const Matrix<float> b = random_matrix<float>(n, 1, rng);
+  Matrix<float> z(n, 1);
+  linear_forward<float>(W, x, b.data(), z);
+  int fused_differs = 0;
+  for (int i = 0; i < n; ++i) {
+    float fused = 0, unfused = 0;
+    for (int p = 0; p < k; ++p) fused = std::fma(W(i, p), x(p, 0), fused), unfused += W(i, p) * x(p, 0);
+    fused += b(i, 0), unfused += b(i, 0);
+    fused_differs += fused != unfused;
+    EXPECT_EQ(z(i, 0), fuses(kernel) ? fused : unfused) << "row " << i;
+  }
+  ASSERT_GT(fused_differs, 0) << "the product cannot tell the kernels apart";
+
+  const std::size_t count = 1000;  // through the vectorized loop and its remainder
+  const float alpha = 0.1f, lambda = 0.01f;
+  std::vector<float> theta(count), gradient(count);
+  for (std::size_t i = 0; i < count; ++i) theta[i] = float(rng.normal()), gradient[i] = float(rng.normal());
+  std::vector<float> updated = theta;
+  Optimizer sgd({.kind = OptimizerKind::sgd, .weight_decay = lambda}, count);
+  sgd.step(updated, gradient, alpha);
+  fused_differs = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const float g_fused = std::fma(lambda, theta[i], gradient[i]), g_unfused = lambda * theta[i] + gradient[i];
+    const float fused = std::fma(-alpha, g_fused, theta[i]), unfused = -alpha * g_unfused + theta[i];
+    fused_differs += fused != unfused;
+    EXPECT_EQ(updated[i], fuses(kernel) ? fused : unfused) << "parameter " << i;
+  }
+  ASSERT_GT(fused_differs, 0) << "the SGD step cannot tell the kernels apart";
+}
+
+TEST(Kernels, TheSelectedKernelsCodeRuns) {
+  const MicroKernel chosen = micro_kernel();
+  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2, MicroKernel::avx512}) {
+    if (!use_micro_kernel(kernel)) continue;
+    SCOPED_TRACE(to_string(kernel));
+    expect_code_of(kernel);
+  }
+  use_micro_kernel(chosen);
+}
+
+TEST(Kernels, MlpKernelChoosesTheKernelAtStart) {
+  // The suite's portable run (tests/CMakeLists.txt) sets MLP_KERNEL=portable: everything in this
+  // process, products and elementwise loops, must then run the portable code.
+  const char* name = std::getenv("MLP_KERNEL");
+  if (name == nullptr) GTEST_SKIP() << "MLP_KERNEL is not set";
+  ASSERT_EQ(to_string(micro_kernel()), name);
+  expect_code_of(micro_kernel());
+}
+
 TEST(Kernels, DoubleMatchesReference) { check_all_kernels<double>(1e-12); }
 
 TEST(Kernels, ResultsDoNotDependOnTheThreadCount) {

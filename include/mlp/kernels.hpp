@@ -3,8 +3,6 @@
 /// Each is instantiated for float and double; the outputs must not overlap the inputs.
 #pragma once
 
-#include <string>
-
 #include "mlp/matrix.hpp"
 
 namespace mlp {
@@ -26,16 +24,5 @@ void matmul_tn(MatrixView<const T> W, MatrixView<const T> dZ, MatrixView<T> dA_p
 /// db = scale · Σ_columns dZ.   dZ (n, m), db (n).
 template <typename T>
 void row_sums(MatrixView<const T> dZ, T scale, T* db);
-
-/// The innermost loop of the float matrix products. The fastest one the CPU supports is chosen at
-/// start-up; tests and benchmarks switch between them to hold one against another.
-enum class MicroKernel { portable, avx2, avx512 };
-/// The micro-kernel in use now.
-MicroKernel micro_kernel();
-/// Switches the float products to `kernel` for the whole process.
-/// @return false, and changes nothing, if the CPU lacks the instructions.
-bool use_micro_kernel(MicroKernel kernel);
-/// "portable", "avx2" or "avx512".
-std::string to_string(MicroKernel kernel);
 
 }  // namespace mlp
