@@ -37,8 +37,8 @@ cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs" --target test_kernels test_network test_training test_optimizers test_data
 ctest --preset tsan -j "$jobs" | tee -a "$ctest_log"
 
-echo "== libFuzzer targets (fuzz/), 30 s each; see docs/reliability.md"
-scripts/fuzz.sh 30
+echo "== libFuzzer targets (fuzz/), 20 s each; see docs/reliability.md"
+scripts/fuzz.sh 20
 
 # Reached only if every step passed: CTest's counts of both runs.
 total=$(grep -oE "tests failed out of [0-9]+" "$ctest_log" | awk '{n += $NF} END {print n + 0}')
