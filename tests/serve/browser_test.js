@@ -9,17 +9,9 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { startServer, readMnistTest, mlpPredict } = require('./serve_util');
+const { startServer, readMnistTest, mlpPredict, option, requireModel } = require('./serve_util');
 
-function option(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-const mlp = option('mlp'), model = option('model'), data = option('data', 'data/mnist');
-if (!require('fs').existsSync(model)) {
-  console.log('SKIP: no model ' + model + ' (the serve_models test trains it from data/mnist)');
-  process.exit(77);
-}
+const mlp = option('mlp'), model = requireModel(), data = option('data', 'data/mnist');
 const screenshots = option('screenshots', '');
 const chromium = option('chromium', '/usr/bin/chromium');
 

@@ -9,18 +9,10 @@
 'use strict';
 const os = require('os');
 const path = require('path');
-const { readMnistTest, mlpPredict } = require('./serve_util');
+const { readMnistTest, mlpPredict, option, requireModel } = require('./serve_util');
 const { toMnist } = require(path.join(__dirname, '..', '..', 'web', 'mnist_input.js'));
 
-function option(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-const mlp = option('mlp'), model = option('model'), data = option('data', 'data/mnist');
-if (!require('fs').existsSync(model)) {
-  console.log('SKIP: no model ' + model + ' (the serve_models test trains it from data/mnist)');
-  process.exit(77);
-}
+const mlp = option('mlp'), model = requireModel(), data = option('data', 'data/mnist');
 const count = Number(option('count', 1000)), maxDrop = Number(option('max-drop', 2));
 const PAD = 280;
 

@@ -72,4 +72,20 @@ function mlpPredict(mlp, model, rows, dir) {
   }
 }
 
-module.exports = { startServer, readMnistTest, mlpPredict };
+// The value after --NAME on the command line, or `fallback`.
+function option(name, fallback) {
+  const i = process.argv.indexOf('--' + name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
+// The test's model from --model, or CTest's skip (77) when the serve_models test has not made it.
+function requireModel() {
+  const model = option('model');
+  if (!fs.existsSync(model)) {
+    console.log('SKIP: no model ' + model + ' (the serve_models test trains it from data/mnist)');
+    process.exit(77);
+  }
+  return model;
+}
+
+module.exports = { startServer, readMnistTest, mlpPredict, option, requireModel };
