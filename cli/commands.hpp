@@ -13,8 +13,15 @@
 
 namespace mlp::cli {
 
+// How CSV files are written: --header/--no-header and --separator (see tabular.hpp).
+struct CsvFormatOptions {
+  bool header = false, no_header = false;
+  std::string separator;  // "," ";" "tab" "space"; empty: detected
+};
+
 // Where data comes from: an MNIST-like folder of IDX files, or CSV files.
 struct DataOptions {
+  CsvFormatOptions format;
   std::string data = "data/mnist";  // folder of the four IDX files, or a training CSV file
   std::string dataset;              // shortcut: "mnist" or "fashion"
   std::string test;                 // a test CSV file, when `data` is a CSV file
@@ -68,6 +75,7 @@ struct EvalCommand {
 };
 
 struct PredictCommand {
+  CsvFormatOptions format;
   std::string model;
   std::string input;
   std::string label_column;

@@ -83,6 +83,13 @@ bool parse_float(std::string_view field, float& value) {
   return err == std::errc() && end == field.data() + field.size();
 }
 
+// A number written out but not finite: inf, nan, or beyond float's range (1e39).
+bool is_infinite_number(std::string_view field) {
+  float value;
+  const auto [end, err] = std::from_chars(field.data(), field.data() + field.size(), value);
+  return end == field.data() + field.size() && (err == std::errc::result_out_of_range || (err == std::errc() && !std::isfinite(value)));
+}
+
 }  // namespace
 
 Dataset read_idx(const std::string& images_path, const std::string& labels_path) {
@@ -309,6 +316,8 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     for (int c : label_index) {
       if (is_missing(fields[c]) && !records.quoted(c))
         throw Error(where + describe(c) + ": the label is missing ('" + std::string(fields[c]) + "')");
+      if (is_infinite_number(fields[c]))
+        throw Error(where + describe(c) + ": '" + std::string(fields[c]) + "' is not a finite number");
       label_texts.emplace_back(fields[c]);
     }
     for (std::size_t feature = 0; feature < feature_index.size(); ++feature) {
@@ -331,7 +340,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
       }
       float value = std::numeric_limits<float>::quiet_NaN();
       if (!missing && (!parse_float(field, value) || !std::isfinite(value))) {
-        if (parse_float(field, value))
+        if (is_infinite_number(field))
           throw Error(where + describe(c) + ": '" + std::string(field) + "' is not a finite number");
         throw Error(where + describe(c) + ": '" + std::string(field) + "' is not a number" +
                     (options.pixels ? "; name the label with --label-column for data other than pixels"
