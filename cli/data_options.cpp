@@ -98,6 +98,16 @@ std::pair<Dataset, std::optional<Dataset>> load_data(const DataOptions& options)
   return {read_csv(path, csv), std::move(test)};
 }
 
+int default_outputs(const Dataset& train, Task task) {
+  if (task == Task::binary) return 1;
+  if (task == Task::regression) return train.targets;
+  if (!train.classes.empty()) return static_cast<int>(train.classes.size());
+  float largest = 1;  // at least two classes: a softmax of one unit is constant
+  for (float label : train.labels) largest = std::max(largest, label);
+  if (!(largest < 1e6f)) throw Error(train.label_source + ": label " + std::to_string(largest) + " is too large for a class");
+  return static_cast<int>(largest) + 1;
+}
+
 int positive_class(const std::string& positive, const std::vector<std::string>& classes) {
   if (!classes.empty()) {
     const auto it = std::find(classes.begin(), classes.end(), positive);
@@ -155,6 +165,15 @@ TrainingData load_training_data(const DataOptions& options, const TableTrainingO
     csv.pixels = options.label_column.empty();
     csv.allow_missing = table.impute != "none";
     csv.categorical = table.categorical;
+    if (table.fixed) {
+      if (!table.scale.empty() || table.impute != "none" || !table.categorical.empty())
+        throw Error("--scale, --impute, --categorical: the model given with --init (or the checkpoint) brings its own");
+      if (!table.fixed->identity()) {
+        csv.allow_missing = true;
+        for (const FeatureColumn& column : table.fixed->columns)
+          if (!column.categories.empty()) csv.categorical.push_back(table.fixed->named_columns ? column.name : "#" + std::to_string(column.index));
+      }
+    }
     if (csv.pixels) {
       std::fprintf(stderr, "%s: no --label-column: read in the MNIST form (the label in column 0, then pixels 0..255)\n",
                    path.c_str());
@@ -173,7 +192,7 @@ TrainingData load_training_data(const DataOptions& options, const TableTrainingO
     if (out.train.targets > 1)
       throw Error(out.train.label_source + ": " + std::to_string(out.train.targets) +
                   " label columns; only --task regression takes several");
-    const std::vector<std::string> names = choose_classes(out.train);
+    const std::vector<std::string> names = table.fixed ? table.fixed->classes : choose_classes(out.train);
     assign_classes(out.train, names);
     if (out.test) assign_classes(*out.test, names);
   } else if (!out.train.classes.empty()) {
@@ -183,8 +202,10 @@ TrainingData load_training_data(const DataOptions& options, const TableTrainingO
   if (table.test_split > 0) out.test = split_off(out.train, table.test_split, table.seed, classes, "--test-split");
   if (table.val_split > 0) out.validation = split_off(out.train, table.val_split, table.seed, classes, "--val-split");
   if (!out.train.pixel_input) {
-    out.preprocessing = fit_preprocessing(out.train, parse_scaling(table.scale.empty() ? "standard" : table.scale),
-                                          parse_imputation(table.impute));
+    // A model to go on from keeps what it was trained with (nothing, for files from before).
+    out.preprocessing = table.fixed ? *table.fixed
+                                    : fit_preprocessing(out.train, parse_scaling(table.scale.empty() ? "standard" : table.scale),
+                                                        parse_imputation(table.impute));
     apply_preprocessing(out.preprocessing, out.train);
     if (out.validation) apply_preprocessing(out.preprocessing, *out.validation);
     if (out.test) apply_preprocessing(out.preprocessing, *out.test);

@@ -28,6 +28,9 @@ struct TableTrainingOptions {
   std::string scale;                 // standard, minmax, none; empty: standard for features
   std::string impute = "none";
   std::vector<std::string> categorical;
+  // Set for --init and --resume: the model's own preprocessing (classes included) is applied, not
+  // fitted anew; then --scale, --impute and --categorical may not be given.
+  const Preprocessing* fixed = nullptr;
 };
 void add_table_training_options(CLI::App& command, TableTrainingOptions& table);
 
@@ -51,6 +54,10 @@ TrainingData load_training_data(const DataOptions& data, const TableTrainingOpti
 // n[0] columns, or one more, a label, as --label-column says or in first place).
 Dataset read_model_inputs(const std::string& path, const std::string& label_column, const Model& model,
                           const CsvFormatOptions& format);
+
+// The output units a new network needs for the task: one for binary and for each regression
+// target, one per class (named, or 0..largest label) for multiclass.
+int default_outputs(const Dataset& train, Task task);
 
 // The class a --positive value names: a class name, or a label number when the classes have no
 // names. @throws Error listing the classes when it is neither

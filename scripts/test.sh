@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh --tests pkg-config
+# python3-sklearn and python3-pandas: the real tables of the tabular tests (tests/tabular) and bench/tabular.py.
+scripts/install-deps.sh --tests pkg-config python3-sklearn python3-pandas
 scripts/fetch-mnist.sh data/mnist
 jobs=$(nproc)
 ctest_log=$(mktemp)
