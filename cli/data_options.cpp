@@ -174,9 +174,8 @@ TrainingData load_training_data(const DataOptions& options, const TableTrainingO
           if (!column.categories.empty()) csv.categorical.push_back(table.fixed->named_columns ? column.name : "#" + std::to_string(column.index));
       }
     }
+    out.mnist_form = csv.pixels;
     if (csv.pixels) {
-      std::fprintf(stderr, "%s: no --label-column: read in the MNIST form (the label in column 0, then pixels 0..255)\n",
-                   path.c_str());
       if (!table.scale.empty() && table.scale != "none")
         throw Error("--scale: " + path + " is read as pixels (no --label-column), which are scaled by 1/255");
       if (!table.categorical.empty()) throw Error("--categorical: needs --label-column (a table, not pixels)");

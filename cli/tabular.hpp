@@ -40,12 +40,13 @@ struct TrainingData {
   Dataset train;
   std::optional<Dataset> validation, test;
   Preprocessing preprocessing;  // identity for pixels
+  bool mnist_form = false;      // a CSV file taken as label first, then pixels (no --label-column)
 };
 
 // The training data the options name: read, classes named (classification), split (--test-split,
 // then --val-split, seeded, stratified by class), and preprocessed (--impute, --scale,
 // --categorical) with statistics of the training split only. A CSV read in the MNIST form
-// without --label-column is announced on stderr, and refused when its label is constant.
+// (without --label-column) is refused when its label is constant.
 // @throws Error naming the file or option of anything that does not fit
 TrainingData load_training_data(const DataOptions& data, const TableTrainingOptions& table);
 
