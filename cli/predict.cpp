@@ -69,7 +69,7 @@ int run_predict(const PredictCommand& command) {
   const bool verbose = command.verbose && !command.json;
   if (verbose)
     std::printf("model %s (%s, %s, %s): %zu samples from %s in %.3f s\n", command.model.c_str(),
-                arch.layers_string().c_str(), to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), data.count,
+                arch.layers_string().c_str(), to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), data.count,
                 data.feature_source.c_str(), clock.seconds());
 
   json predictions = json::array();
@@ -80,7 +80,7 @@ int run_predict(const PredictCommand& command) {
     if (arch.task == Task::regression) {
       item["output"] = std::vector<float>(a, a + outputs.rows());
     } else {
-      c = arch.task == Task::binary ? int(a[0] >= command.threshold) : predicted_class(arch.task, a, outputs.rows());
+      c = predicted_class(arch.task, a, outputs.rows(), command.threshold);
       item["class"] = c;
       item["name"] = model.class_name(c);
       // Binary: the probability of the positive class, whichever is predicted.
