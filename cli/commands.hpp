@@ -29,6 +29,15 @@ struct DataOptions {
   std::string label_column;         // CSV: the label's column name or index (general numeric CSV)
 };
 
+// Training on a table: a test split of the one file, and how its features are preprocessed
+// (tabular.hpp).
+struct TableOptions {
+  double test_split = 0;
+  std::string scale;                     // standard, minmax, none; empty: standard for features
+  std::string impute = "none";           // mean, median, none
+  std::vector<std::string> categorical;  // columns one-hot encoded
+};
+
 // `mlp train`: the training options themselves (bound to the flags as they are), and what the
 // command line adds around them: the network to build, the data, the outputs.
 struct TrainCommand {
@@ -37,9 +46,10 @@ struct TrainCommand {
   std::string layers;               // empty: {n[0]}-128-{outputs of the task}
   std::string activation = "relu";
   std::string task = "multiclass";
-  int positive = 1;
+  std::string positive = "1";       // binary: a class name, or a label number
   std::uint64_t seed = 1;
   double val_split = 0;
+  TableOptions table;
   std::string out;
   std::string metrics;
   std::uint64_t max_memory = 0;     // --max-memory in bytes; 0: no limit

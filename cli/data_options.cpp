@@ -41,7 +41,7 @@ void add_data_options(CLI::App& command, DataOptions& data) {
   add_csv_format_options(command, data.format);
 }
 
-void add_table_training_options(CLI::App& command, TableTrainingOptions& table) {
+void add_table_options(CLI::App& command, TableOptions& table) {
   command.add_option("--test-split", table.test_split,
                      "Hold out this fraction of a CSV file as the test set (seeded, stratified by class), before --val-split")
       ->check(CLI::Range(0.0, 1.0));
@@ -146,10 +146,11 @@ void check_labels_vary(const Dataset& data, bool guessed_form) {
 
 }  // namespace
 
-TrainingData load_training_data(const DataOptions& options, const TableTrainingOptions& table) {
+TrainingData load_training_data(const DataOptions& options, const TableOptions& table, Task task, double val_split,
+                                std::uint64_t seed, const Preprocessing* fixed) {
   TrainingData out;
   const std::string path = data_path(options);
-  const bool classes = table.task != Task::regression;
+  const bool classes = task != Task::regression;
   if (is_folder(path)) {
     if (!options.test.empty()) throw Error("--test: only for CSV data; " + path + " is a folder with its own test files");
     if (table.test_split > 0) throw Error("--test-split: " + path + " is a folder with its own test files");
@@ -165,13 +166,17 @@ TrainingData load_training_data(const DataOptions& options, const TableTrainingO
     csv.pixels = options.label_column.empty();
     csv.allow_missing = table.impute != "none";
     csv.categorical = table.categorical;
-    if (table.fixed) {
+    if (fixed) {
       if (!table.scale.empty() || table.impute != "none" || !table.categorical.empty())
         throw Error("--scale, --impute, --categorical: the model given with --init (or the checkpoint) brings its own");
-      if (!table.fixed->identity()) {
+      if (!fixed->identity()) {
         csv.allow_missing = true;
-        for (const FeatureColumn& column : table.fixed->columns)
-          if (!column.categories.empty()) csv.categorical.push_back(table.fixed->named_columns ? column.name : "#" + std::to_string(column.index));
+        for (const FeatureColumn& column : fixed->columns) {
+          if (column.categories.empty()) continue;
+          std::string index(1, '#');
+          index += std::to_string(column.index);
+          csv.categorical.push_back(fixed->named_columns ? column.name : index);
+        }
       }
     }
     out.mnist_form = csv.pixels;
@@ -191,18 +196,18 @@ TrainingData load_training_data(const DataOptions& options, const TableTrainingO
     if (out.train.targets > 1)
       throw Error(out.train.label_source + ": " + std::to_string(out.train.targets) +
                   " label columns; only --task regression takes several");
-    const std::vector<std::string> names = table.fixed ? table.fixed->classes : choose_classes(out.train);
+    const std::vector<std::string> names = fixed ? fixed->classes : choose_classes(out.train);
     assign_classes(out.train, names);
     if (out.test) assign_classes(*out.test, names);
   } else if (!out.train.classes.empty()) {
     throw Error(out.train.label_source + ": the label column holds texts (" + out.train.classes.front() +
                 ", ...); --task regression needs numbers");
   }
-  if (table.test_split > 0) out.test = split_off(out.train, table.test_split, table.seed, classes, "--test-split");
-  if (table.val_split > 0) out.validation = split_off(out.train, table.val_split, table.seed, classes, "--val-split");
+  if (table.test_split > 0) out.test = split_off(out.train, table.test_split, seed, classes, "--test-split");
+  if (val_split > 0) out.validation = split_off(out.train, val_split, seed, classes, "--val-split");
   if (!out.train.pixel_input) {
     // A model to go on from keeps what it was trained with (nothing, for files from before).
-    out.preprocessing = table.fixed ? *table.fixed
+    out.preprocessing = fixed ? *fixed
                                     : fit_preprocessing(out.train, parse_scaling(table.scale.empty() ? "standard" : table.scale),
                                                         parse_imputation(table.impute));
     apply_preprocessing(out.preprocessing, out.train);

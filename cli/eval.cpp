@@ -29,7 +29,10 @@ std::vector<std::string> class_names(const Model& model) {
 
 json evaluation_json(const Evaluation& e, const Architecture& arch, const std::vector<std::string>& names) {
   json out = {{"count", e.count}, {"loss", e.loss}, {"accuracy", optional_number(e.accuracy)}};
-  if (arch.task == Task::regression) return out;
+  if (arch.task == Task::regression) {
+    out.update({{"mse", optional_number(e.mse)}, {"rmse", optional_number(e.rmse)}, {"r2", optional_number(e.r2)}});
+    return out;
+  }
   out["confusion"] = e.confusion;
   if (e.top_k_accuracy) out.update({{"top_k", e.top_k}, {"top_k_accuracy", *e.top_k_accuracy}});
   out["classes"] = names;
@@ -49,6 +52,7 @@ void print_evaluation(const Evaluation& e, const Architecture& arch, const std::
                       const std::string& source) {
   std::printf("%s: %zu samples\nloss      %.6f\n", source.c_str(), e.count, e.loss);
   if (e.accuracy) std::printf("accuracy  %.2f%%\n", 100 * *e.accuracy);
+  if (e.r2) std::printf("MSE       %.6g\nRMSE      %.6g\nR²        %.4f\n", *e.mse, *e.rmse, *e.r2);
   if (e.top_k_accuracy) std::printf("top-%d     %.2f%%\n", e.top_k, 100 * *e.top_k_accuracy);
   if (arch.task == Task::binary) {
     std::printf("positive class %s (probability >= %g): precision %.4f  recall %.4f  F1 %.4f\n", names[1].c_str(),
@@ -139,6 +143,9 @@ int run_eval(const EvalCommand& command) {
     // The same line as `mlp train` ends with.
     if (result.accuracy)
       std::printf("test accuracy: %.2f%% (%zu samples, loss %.4f)\n", 100 * *result.accuracy, result.count, result.loss);
+    else if (result.r2)
+      std::printf("test loss: %.6f (%zu samples, MSE %.6g, RMSE %.6g, R² %.4f)\n", result.loss, result.count, *result.mse,
+                  *result.rmse, *result.r2);
     else
       std::printf("test loss: %.6f (%zu samples)\n", result.loss, result.count);
   } else {

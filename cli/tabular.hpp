@@ -20,19 +20,7 @@ void add_csv_format_options(CLI::App& command, CsvFormatOptions& format);
 // CsvOptions with the format given (the rest default).
 CsvOptions csv_format(const CsvFormatOptions& format);
 
-// What training needs beyond where the data is: how to split and preprocess it.
-struct TableTrainingOptions {
-  Task task = Task::multiclass;
-  double val_split = 0, test_split = 0;
-  std::uint64_t seed = 1;
-  std::string scale;                 // standard, minmax, none; empty: standard for features
-  std::string impute = "none";
-  std::vector<std::string> categorical;
-  // Set for --init and --resume: the model's own preprocessing (classes included) is applied, not
-  // fitted anew; then --scale, --impute and --categorical may not be given.
-  const Preprocessing* fixed = nullptr;
-};
-void add_table_training_options(CLI::App& command, TableTrainingOptions& table);
+void add_table_options(CLI::App& command, TableOptions& table);
 
 // The data of a training run, as network inputs: samples of every split preprocessed with what
 // was fitted on the training split.
@@ -48,7 +36,10 @@ struct TrainingData {
 // --categorical) with statistics of the training split only. A CSV read in the MNIST form
 // (without --label-column) is refused when its label is constant.
 // @throws Error naming the file or option of anything that does not fit
-TrainingData load_training_data(const DataOptions& data, const TableTrainingOptions& table);
+// @param fixed for --init and --resume: the model's own preprocessing (classes included), applied
+//        instead of one fitted anew; then --scale, --impute and --categorical may not be given
+TrainingData load_training_data(const DataOptions& data, const TableOptions& table, Task task, double val_split,
+                                std::uint64_t seed, const Preprocessing* fixed = nullptr);
 
 // The samples of a file to predict on: IDX images, or a CSV file read for the model (a model
 // trained on a table finds its columns by name or position and passes over the rest; others take
