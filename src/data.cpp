@@ -243,15 +243,20 @@ std::string Dataset::where(std::size_t s) const {
 std::vector<std::string> csv_header(const std::string& path, const CsvOptions& options) {
   const CsvText csv = read_csv_text(path, options.separator);
   auto [first, second] = first_records(path, csv);
-  return has_header(options, first, second) ? first : std::vector<std::string>{};
+  const bool preamble = options.header == CsvHeader::detect && !second.empty() && second.size() != first.size();
+  return has_header(options, first, second) && !preamble ? first : std::vector<std::string>{};
 }
 
 Dataset read_csv(const std::string& path, const CsvOptions& options) {
   const CsvText csv = read_csv_text(path, options.separator);
   const auto [first, second] = first_records(path, csv);
   if (first.empty()) throw Error(path + ": no samples");
-  const int columns = static_cast<int>(first.size());
-  const bool header = has_header(options, first, second);
+  const bool skip_first = has_header(options, first, second);
+  // A detected first line of another width than the samples is a preamble, not names (as
+  // scikit-learn's wine_data.csv: "178,13,class_0,class_1,class_2" above 14 columns).
+  const bool preamble = skip_first && options.header == CsvHeader::detect && !second.empty() && second.size() != first.size();
+  const bool header = skip_first && !preamble;
+  const int columns = static_cast<int>(preamble ? second.size() : first.size());
   std::vector<std::string> names;
   if (header) names = first;
 
@@ -306,7 +311,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
   std::vector<std::string> label_texts;  // count * targets, as written
 
   CsvRecords records(csv.text, path, csv.separator);
-  if (header) records.next();
+  if (skip_first) records.next();
   while (records.next()) {
     const auto fields = records.fields();
     const std::string where = path + ":" + std::to_string(records.line()) + ": ";

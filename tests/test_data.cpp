@@ -237,6 +237,11 @@ TEST(Csv, HeaderDetectedOrDeclared) {
   Dataset data = read_table(dir / "iris.csv", "#3");
   EXPECT_EQ(data.count, 2u);
   EXPECT_EQ(data.labels, (std::vector<float>{0, 1}));
+  // scikit-learn's wine_data.csv: a first line narrower than the samples is passed over.
+  std::ofstream(dir / "wine.csv") << "2,3,class_0,class_1,class_2\n1,2,3,0\n4,5,6,1\n";
+  data = read_table(dir / "wine.csv", "-1");
+  EXPECT_EQ(data.count, 2u);
+  EXPECT_EQ(data.columns, (std::vector<std::string>{"column 0", "column 1", "column 2"}));
   // pandas' names of unnamed columns, 0..n-1, all numbers: still a header.
   std::ofstream(dir / "pandas.csv") << "0,1,2,3\n1,2,3,0\n4,5,6,1\n";
   data = read_table(dir / "pandas.csv", "3");

@@ -72,6 +72,8 @@ struct CsvOptions {
   bool pixels = true;        ///< features are pixels 0..255; false: floats (or categories)
   /// detect: the first line is a header when it holds a text where the second line holds a
   /// number, or when it is exactly 0,1,...,n-1 (pandas' names for unnamed columns), n >= 4.
+  /// A detected first line with another number of fields than the second is a preamble: passed
+  /// over, the columns unnamed (scikit-learn's "178,13,class_0,class_1,class_2").
   CsvHeader header = CsvHeader::detect;
   char separator = 0;        ///< ',' ';' '\t' or ' ' (runs of spaces); 0: detect_separator()
   /// Missing values (empty, NA, N/A, NaN, null, None, ?) are read as NaN, for imputation; else
