@@ -294,8 +294,11 @@ CsvOptions csv_options_for(const Preprocessing& p, const std::string& path, CsvO
       base.features.push_back(index_of(c));
       if (!column.categories.empty()) base.categorical.push_back(index_of(c));
     }
-    if (!missing.empty())
-      throw Error(path + ": has no column " + missing + " of those the model was trained on");
+    if (!missing.empty()) {
+      std::string there;
+      for (const std::string& name : header) there += (there.empty() ? "" : ", ") + name;
+      throw Error(path + ": has no column " + missing + " of those the model was trained on; its columns are: " + there);
+    }
     bool has_labels = !p.label_columns.empty();
     std::string labels;
     for (const std::string& name : p.label_columns) {

@@ -196,7 +196,7 @@ TEST(Preprocessing, ModelPredictsFromRawRowsAsFromScaledInputs) {
   std::ofstream(dir / "bare.csv") << "2,3000\n";
   EXPECT_EQ(loaded.read_csv(dir / "bare.csv", {}, false).values, by_name.values);
   std::ofstream(dir / "other.csv") << "c,d\n1,2\n";
-  EXPECT_NE(error_of([&] { loaded.read_csv(dir / "other.csv", {}, false); }).find("other.csv: has no column a, b"),
+  EXPECT_NE(error_of([&] { loaded.read_csv(dir / "other.csv", {}, false); }).find("other.csv: has no column a, b of those the model was trained on; its columns are: c, d"),
             std::string::npos);
 }
 
