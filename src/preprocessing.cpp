@@ -235,7 +235,7 @@ void apply_preprocessing(const Preprocessing& p, Dataset& data) {
     const auto& model = p.columns[c].categories;
     const std::vector<std::string> none;
     const auto& file = c < data.categories.size() ? data.categories[c] : none;
-    if (model.empty() != file.empty() && !(model.empty() == false && file.empty()))
+    if (model.empty() && !file.empty())
       throw Error(data.feature_source + ": " + describe(p.columns[c]) + " holds categories, but the model took numbers");
     for (const std::string& category : file) {
       const auto it = std::find(model.begin(), model.end(), category);
