@@ -18,8 +18,7 @@ with the same network (one hidden layer of --hidden ReLU units), optimizer (Adam
 (scikit-learn: max_iter with early stopping and the tol test switched off), shuffled each epoch,
 over --seeds seeds. Reports the test accuracy (R^2 for diabetes) as mean and standard deviation
 over the seeds, and the wall time of one training (mlp: the whole `mlp train` process, reading
-the CSV included, and apart the training passes alone, the sum of --metrics "seconds";
-scikit-learn: fit(); PyTorch: the training loop), median over the seeds.
+the CSV included; scikit-learn: fit(); PyTorch: the training loop), median over the seeds.
 
 Not a test: it takes minutes. The results go in docs/tabular.md.
 """
@@ -68,11 +67,10 @@ def write_split(name, load, task, folder):
 
 def run_mlp(args, name, task, folder, n_in, n_out, seed):
     model = os.path.join(folder, f"{name}-{seed}.safetensors")
-    metrics = os.path.join(folder, f"{name}-{seed}.jsonl")
     command = [args.mlp, "train", "--data", os.path.join(folder, f"{name}-train.csv"), "--label-column", "target",
                "--layers", f"{n_in}-{args.hidden}-{n_out}", "--optimizer", "adam", "--lr", str(args.lr),
                "--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--seed", str(seed),
-               "--out", model, "--metrics", metrics, "--quiet"]
+               "--out", model, "--quiet"]
     if task == "regression":
         command += ["--task", "regression"]
     start = time.perf_counter()
@@ -81,9 +79,7 @@ def run_mlp(args, name, task, folder, n_in, n_out, seed):
     out = subprocess.run([args.mlp, "eval", "--model", model, "--data", os.path.join(folder, f"{name}-test.csv"),
                           "--json"], check=True, capture_output=True, text=True).stdout
     result = json.loads(out)
-    with open(metrics) as f:
-        passes = sum(json.loads(line)["seconds"] for line in f if line.strip())
-    return (result["r2"] if task == "regression" else result["accuracy"]), seconds, passes
+    return (result["r2"] if task == "regression" else result["accuracy"]), seconds
 
 
 def run_sklearn(args, task, data, seed):
@@ -181,7 +177,6 @@ def main():
                 row = {"data": name, "framework": framework, "metric": "r2" if task == "regression" else "accuracy",
                        "mean": statistics.mean(scores), "std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
                        "scores": scores, "seconds_median": statistics.median(r[1] for r in runs),
-                       "training_passes_seconds_median": statistics.median(r[2] for r in runs) if framework == "mlp" else None,
                        "train_samples": len(data[0]), "test_samples": len(data[2]), "epochs": args.epochs,
                        "layers": f"{n_in}-{args.hidden}-{n_out}"}
                 rows.append(row)
@@ -192,15 +187,13 @@ def main():
             for row in rows:
                 f.write(json.dumps(row) + "\n")
 
-    print("\n| data | layers | metric | mlp | scikit-learn | PyTorch | time mlp (process) | mlp training passes | "
-          "time scikit-learn | time PyTorch |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| data | layers | metric | mlp | scikit-learn | PyTorch | time mlp | time scikit-learn | time PyTorch |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in dict.fromkeys(r["data"] for r in rows):
         by = {r["framework"]: r for r in rows if r["data"] == name}
         cell = lambda r: f"{r['mean']:.4f} ± {r['std']:.4f}"  # noqa: E731
         print(f"| {name} | {by['mlp']['layers']} | {by['mlp']['metric']} | {cell(by['mlp'])} | {cell(by['sklearn'])} | "
-              f"{cell(by['torch'])} | {by['mlp']['seconds_median']:.3f} s | {by['mlp']['training_passes_seconds_median']:.3f} s | "
-              f"{by['sklearn']['seconds_median']:.3f} s | "
+              f"{cell(by['torch'])} | {by['mlp']['seconds_median']:.3f} s | {by['sklearn']['seconds_median']:.3f} s | "
               f"{by['torch']['seconds_median']:.3f} s |")
 
 

@@ -7,6 +7,7 @@
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
+#include "prediction_json.hpp"
 #include "progress.hpp"
 #include "tabular.hpp"
 
@@ -75,18 +76,10 @@ int run_predict(const PredictCommand& command) {
   json predictions = json::array();
   for (int s = 0; s < outputs.cols(); ++s) {
     const float* a = outputs.view().col(s);
-    json item = {{"index", s}};
-    int c = 0;
-    if (arch.task == Task::regression) {
-      item["output"] = std::vector<float>(a, a + outputs.rows());
-    } else {
-      c = predicted_class(arch.task, a, outputs.rows(), command.threshold);
-      item["class"] = c;
-      item["name"] = model.class_name(c);
-      // Binary: the probability of the positive class, whichever is predicted.
-      if (arch.task == Task::binary) item["probability"] = a[0];
-      else item["probabilities"] = std::vector<float>(a, a + outputs.rows());
-    }
+    json item = prediction_json(arch, a, command.threshold);
+    item["index"] = s;
+    const int c = arch.task == Task::regression ? 0 : item["class"].get<int>();
+    if (arch.task != Task::regression) item["name"] = model.class_name(c);
     if (command.json) {
       predictions.push_back(std::move(item));
     } else if (arch.task == Task::regression) {

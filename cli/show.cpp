@@ -18,6 +18,7 @@
 
 #include "commands.hpp"
 #include "pictures.hpp"
+#include "prediction_json.hpp"
 #include "progress.hpp"
 
 namespace mlp::cli {
@@ -72,6 +73,8 @@ Statistics statistics(const float* values, std::size_t n) {
   return s;
 }
 
+}  // namespace
+
 json summary_json(const std::string& path, const Network<float>& net, const std::map<std::string, std::string>& metadata,
                   bool verbose) {
   const Architecture& arch = net.architecture();
@@ -106,6 +109,8 @@ json summary_json(const std::string& path, const Network<float>& net, const std:
   if (arch.task == Task::binary) out["positive"] = arch.positive;
   return out;
 }
+
+namespace {
 
 void print_summary(const std::string& path, const Network<float>& net, const std::map<std::string, std::string>& metadata,
                    bool verbose) {
