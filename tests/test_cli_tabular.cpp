@@ -1,7 +1,11 @@
 // Tables as practitioners have them, end to end through the command line: headers, quotes,
 // separators, missing values, categories, named classes, scaling stored in the model, splits,
 // several regression targets, and every bad input as one line and a non-zero exit.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -232,6 +236,42 @@ TEST_F(CliTabular, PredictMessagesDoNotCiteLayers) {
   const auto result = mlp("predict --model '" + model + "' --input '" + path("x.csv") + "'");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.output.find("--layers"), std::string::npos) << result.output;
+}
+
+// A port nobody listens on now, from the kernel.
+int free_port() {
+  const int sock = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  getsockname(sock, reinterpret_cast<sockaddr*>(&address), &length);
+  close(sock);
+  return ntohs(address.sin_port);
+}
+
+TEST_F(CliTabular, ServeAppliesTheScalingAndExportRefusesToDropIt) {
+  write_blobs(path("wine.csv"), 20, "a,b,proline,target", ',', {"class_0", "class_1", "class_2"});
+  const std::string model = path("m.safetensors");
+  ok("train --data '" + path("wine.csv") + "' --label-column target --epochs 20 --lr 0.05 --out '" + model + "' --quiet");
+  std::ofstream(path("x.csv")) << "a,b,proline\n10.2,0.1,1200\n";
+  const json expected = json::parse(ok("predict --model '" + model + "' --input '" + path("x.csv") + "' --json"));
+  // The server (stopped by its PID when the shell exits, whatever happened) on raw features.
+  const int port = free_port();
+  const auto served = run("sh -c '\"$0\" serve --model \"$1\" --port " + std::to_string(port) +
+                          " -q & pid=$!; trap \"kill $pid\" EXIT; for i in 1 2 3 4 5 6 7 8 9 10; do "
+                          "curl -s -m 5 -X POST -d \"{\\\"inputs\\\": [[10.2, 0.1, 1200]]}\" "
+                          "http://127.0.0.1:" + std::to_string(port) + "/v1/predict && exit 0; sleep 0.2; done; exit 1' '" +
+                          mlp_binary + "' '" + model + "'");
+  ASSERT_EQ(served.exit_code, 0) << served.output;
+  // -q keeps the address line; the answer is the last line.
+  const std::string body = served.output.substr(served.output.rfind("{\"predictions\""));
+  const json answer = json::parse(body);
+  EXPECT_EQ(answer["predictions"][0]["name"], "class_1");
+  EXPECT_EQ(answer["predictions"][0]["probabilities"], expected["predictions"][0]["probabilities"]);  // the same bits
+  expect_error("export --model '" + model + "' --onnx '" + path("m.onnx") + "'",
+               "its stored preprocessing (scaling, categories) would not be in the ONNX graph", path("m.onnx"));
 }
 
 }  // namespace
