@@ -11,8 +11,9 @@ regression) and the torch.optim rule and lr_scheduler that docs/training.md maps
 Only the order of the samples and the dropout masks differ: PyTorch draws them from its own RNG
 (torch.Generator seeded with --seed for the order, torch.manual_seed(--seed) for dropout).
 
-Options not listed in --help behave as in mlp train: --val-split holds out the LAST fraction of
-the training set (no shuffling first); --keep-best/--patience compare validation loss. Writes
+Options not listed in --help behave as in mlp train, except --val-split: it holds out the LAST
+fraction of the training set (no shuffling first), where mlp train draws it after a shuffle
+seeded by --seed; --keep-best/--patience compare validation loss. Writes
 --metrics as JSON lines with mlp's keys (epoch, train_loss, train_accuracy, test_loss,
 test_accuracy, seconds, samples_per_second, learning_rate, val_loss, val_accuracy), where
 "seconds" is the training passes only, and ends with mlp's line "test accuracy: ...".
@@ -195,7 +196,7 @@ def main(argv=None):
     x_test, y_test = mlp_torch.load_mnist(folder, "t10k")
     x_val = y_val = None
     if args.val_split > 0:
-        held = round(args.val_split * len(x_train))  # as split_off: llround, the last samples
+        held = round(args.val_split * len(x_train))  # llround as split_off, but the last samples
         kept = len(x_train) - held
         x_val, y_val = x_train[kept:], y_train[kept:]
         x_train, y_train = x_train[:kept], y_train[:kept]

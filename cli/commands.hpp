@@ -14,12 +14,28 @@
 
 namespace mlp::cli {
 
+// How CSV files are written: --header/--no-header and --separator (see tabular.hpp).
+struct CsvFormatOptions {
+  bool header = false, no_header = false;
+  std::string separator;  // "," ";" "tab" "space"; empty: detected
+};
+
 // Where data comes from: an MNIST-like folder of IDX files, or CSV files.
 struct DataOptions {
+  CsvFormatOptions format;
   std::string data = "data/mnist";  // folder of the four IDX files, or a training CSV file
   std::string dataset;              // shortcut: "mnist" or "fashion"
   std::string test;                 // a test CSV file, when `data` is a CSV file
   std::string label_column;         // CSV: the label's column name or index (general numeric CSV)
+};
+
+// Training on a table: a test split of the one file, and how its features are preprocessed
+// (tabular.hpp).
+struct TableOptions {
+  double test_split = 0;
+  std::string scale;                     // standard, minmax, none; empty: standard for features
+  std::string impute = "none";           // mean, median, none
+  std::vector<std::string> categorical;  // columns one-hot encoded
 };
 
 // `mlp train`: the training options themselves (bound to the flags as they are), and what the
@@ -30,9 +46,10 @@ struct TrainCommand {
   std::string layers;               // empty: {n[0]}-128-{outputs of the task}
   std::string activation = "relu";
   std::string task = "multiclass";
-  int positive = 1;
+  std::string positive = "1";       // binary: a class name, or a label number
   std::uint64_t seed = 1;
   double val_split = 0;
+  TableOptions table;
   std::string out;
   std::string metrics;
   std::uint64_t max_memory = 0;     // --max-memory in bytes; 0: no limit
@@ -57,6 +74,7 @@ struct EvalCommand {
 };
 
 struct PredictCommand {
+  CsvFormatOptions format;
   std::string model;
   std::string input;
   std::string label_column;

@@ -5,12 +5,13 @@
 
 #include <mlp/error.hpp>
 #include <mlp/file_io.hpp>
-#include <mlp/model_file.hpp>
+#include <mlp/model.hpp>
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
 #include "pictures.hpp"
 #include "progress.hpp"
+#include "tabular.hpp"
 
 namespace mlp::cli {
 
@@ -18,58 +19,65 @@ namespace {
 
 using nlohmann::json;
 
-json evaluation_json(const Evaluation& e, const Architecture& arch) {
+// Class names for the picture and the tables: the model's names, the digits, or for binary models
+// the negative and the positive class.
+std::vector<std::string> class_names(const Model& model) {
+  std::vector<std::string> names;
+  for (int c = 0; c < model.network.architecture().classes(); ++c) names.push_back(model.class_name(c));
+  return names;
+}
+
+json evaluation_json(const Evaluation& e, const Architecture& arch, const std::vector<std::string>& names) {
   json out = {{"count", e.count}, {"loss", e.loss}, {"accuracy", optional_number(e.accuracy)}};
-  if (arch.task == Task::regression) return out;
+  if (arch.task == Task::regression) {
+    out.update({{"mse", optional_number(e.mse)}, {"rmse", optional_number(e.rmse)}, {"r2", optional_number(e.r2)}});
+    return out;
+  }
   out["confusion"] = e.confusion;
   if (e.top_k_accuracy) out.update({{"top_k", e.top_k}, {"top_k_accuracy", *e.top_k_accuracy}});
+  out["classes"] = names;
   if (arch.task == Task::binary)
-    out.update({{"positive", arch.positive}, {"threshold", e.threshold}, {"roc_auc", optional_number(e.roc_auc)},
+    out.update({{"positive", arch.positive}, {"positive_name", names[1]}, {"threshold", e.threshold}, {"roc_auc", optional_number(e.roc_auc)},
                 {"precision", e.precision(1)}, {"recall", e.recall(1)}, {"f1", e.f1(1)}});
   else {
     json per_class = json::array();
     for (int c = 0; c < arch.classes(); ++c)
-      per_class.push_back({{"class", c}, {"precision", e.precision(c)}, {"recall", e.recall(c)}, {"f1", e.f1(c)}});
+      per_class.push_back({{"class", c}, {"name", names[c]}, {"precision", e.precision(c)}, {"recall", e.recall(c)}, {"f1", e.f1(c)}});
     out["per_class"] = per_class;
   }
   return out;
 }
 
-void print_evaluation(const Evaluation& e, const Architecture& arch, const std::string& source) {
+void print_evaluation(const Evaluation& e, const Architecture& arch, const std::vector<std::string>& names,
+                      const std::string& source) {
   std::printf("%s: %zu samples\nloss      %.6f\n", source.c_str(), e.count, e.loss);
   if (e.accuracy) std::printf("accuracy  %.2f%%\n", 100 * *e.accuracy);
+  if (e.r2) std::printf("MSE       %.6g\nRMSE      %.6g\nR²        %.4f\n", *e.mse, *e.rmse, *e.r2);
   if (e.top_k_accuracy) std::printf("top-%d     %.2f%%\n", e.top_k, 100 * *e.top_k_accuracy);
   if (arch.task == Task::binary) {
-    std::printf("positive class %d (probability >= %g): precision %.4f  recall %.4f  F1 %.4f\n", arch.positive,
+    std::printf("positive class %s (probability >= %g): precision %.4f  recall %.4f  F1 %.4f\n", names[1].c_str(),
                 e.threshold, e.precision(1), e.recall(1), e.f1(1));
     if (e.roc_auc) std::printf("ROC AUC   %.4f\n", *e.roc_auc);
   }
   if (arch.task == Task::regression) return;
-  std::printf("confusion matrix (rows: true class, columns: predicted)\n      ");
+  // Columns as wide as the longest name, at least 6.
   const int k = arch.classes();
-  for (int c = 0; c < k; ++c) std::printf("%7d", c);
+  int width = 6;
+  for (const std::string& name : names) width = std::max(width, static_cast<int>(name.size()));
+  std::printf("confusion matrix (rows: true class, columns: predicted)\n%*s", width, "");
+  for (int c = 0; c < k; ++c) std::printf(" %*s", width, names[c].c_str());
   std::printf("\n");
   for (int t = 0; t < k; ++t) {
-    std::printf("%6d", t);
-    for (int p = 0; p < k; ++p) std::printf("%7zu", e.confusion[t][p]);
+    std::printf("%*s", width, names[t].c_str());
+    for (int p = 0; p < k; ++p) std::printf(" %*zu", width, e.confusion[t][p]);
     std::printf("\n");
   }
 }
 
-// Class names for the picture and the per-class table: the digits, or "other" and the positive
-// label for binary models.
-std::vector<std::string> class_names(const Architecture& arch) {
-  if (arch.task == Task::binary) return {"other", std::to_string(arch.positive)};
-  std::vector<std::string> names;
-  for (int c = 0; c < arch.classes(); ++c) names.push_back(std::to_string(c));
-  return names;
-}
-
 // --verbose: each class's support (true count), predictions, precision, recall and F1.
-void print_per_class(const Evaluation& e, const Architecture& arch) {
+void print_per_class(const Evaluation& e, const Architecture& arch, const std::vector<std::string>& names) {
   std::printf("class   support  predicted  precision  recall  F1\n");
   const int k = arch.classes();
-  const std::vector<std::string> names = class_names(arch);
   for (int c = 0; c < k; ++c) {
     std::size_t support = 0, predicted = 0;
     for (int other = 0; other < k; ++other) support += e.confusion[c][other], predicted += e.confusion[other][c];
@@ -98,14 +106,25 @@ CLI::App* add_eval_command(CLI::App& app, EvalCommand& command) {
 
 int run_eval(const EvalCommand& command) {
   const Stopwatch clock;
-  Network<float> net = load_model(command.model);
+  Model model = Model::load(command.model);
+  Network<float>& net = model.network;
   const Architecture& arch = net.architecture();
   if (!command.confusion.empty() && arch.task == Task::regression)
     throw Error("--confusion: " + command.model + " is a regression model; it has no confusion matrix");
   const std::string path = data_path(command.data);
+  const std::string file = command.data.test.empty() ? path : command.data.test;
   Dataset data;
-  if (is_folder(path)) data = read_idx_folder(path).test;
-  else data = read_csv(command.data.test.empty() ? path : command.data.test, csv_options(command.data.label_column));
+  if (is_folder(path)) {
+    data = read_idx_folder(path).test;
+  } else if (model.preprocessing.identity()) {
+    CsvOptions csv = csv_format(command.data.format);
+    csv.label_column = command.data.label_column;
+    csv.pixels = arch.pixel_input;
+    data = read_csv(file, csv);
+  } else {
+    data = model.read_csv(file, csv_format(command.data.format), true);
+  }
+  const std::vector<std::string> names = arch.task == Task::regression ? std::vector<std::string>{} : class_names(model);
   const double loaded = clock.seconds();
   EvaluationOptions options;
   options.top_k = command.top_k;
@@ -116,23 +135,26 @@ int run_eval(const EvalCommand& command) {
     char accuracy[32];
     std::snprintf(accuracy, sizeof accuracy, "%.2f%%", 100 * result.accuracy.value_or(0));
     const std::string title = arch.layers_string() + ": " + accuracy + " of " + std::to_string(result.count) + " right";
-    write_file_atomically(command.confusion, confusion_picture(result.confusion, class_names(arch), title).png());
+    write_file_atomically(command.confusion, confusion_picture(result.confusion, names, title).png());
   }
   if (command.json) {
-    std::printf("%s\n", evaluation_json(result, arch).dump(2).c_str());
+    std::printf("%s\n", evaluation_json(result, arch, names).dump(2).c_str());
   } else if (command.quiet) {
     // The same line as `mlp train` ends with.
     if (result.accuracy)
       std::printf("test accuracy: %.2f%% (%zu samples, loss %.4f)\n", 100 * *result.accuracy, result.count, result.loss);
+    else if (result.r2)
+      std::printf("test loss: %.6f (%zu samples, MSE %.6g, RMSE %.6g, R² %.4f)\n", result.loss, result.count, *result.mse,
+                  *result.rmse, *result.r2);
     else
       std::printf("test loss: %.6f (%zu samples)\n", result.loss, result.count);
   } else {
     if (command.verbose)
       std::printf("model %s: %s (%s, %s), %zu parameters\n", command.model.c_str(), arch.layers_string().c_str(),
                   to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), arch.parameter_count());
-    print_evaluation(result, arch, data.feature_source);
+    print_evaluation(result, arch, names, data.feature_source);
     if (command.verbose) {
-      if (arch.task != Task::regression) print_per_class(result, arch);
+      if (arch.task != Task::regression) print_per_class(result, arch, names);
       std::printf("loaded in %.3f s, evaluated in %.3f s (%.0f samples/s)\n", loaded, evaluated - loaded,
                   result.count / std::max(evaluated - loaded, 1e-9));
     }

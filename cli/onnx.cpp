@@ -49,6 +49,10 @@ CLI::App* add_import_command(CLI::App& app, ImportCommand& command) {
 int run_export(const ExportCommand& command) {
   check_writable(command.onnx);
   const Network<float> net = load_model(command.model);
+  // The graph takes the network's inputs; a table model's scaling and categories would be lost.
+  if (read_model_metadata(command.model).count("preprocessing"))
+    throw Error(command.model + ": trained on a table, its stored preprocessing (scaling, categories) would not be in the "
+                "ONNX graph; export a model trained with --scale none and no --categorical or --impute");
   // The file's provenance (seed, optimizer, data, ...) travels as metadata_props.
   save_onnx(command.onnx, net, read_model_metadata(command.model));
   const Architecture& arch = net.architecture();

@@ -50,10 +50,12 @@ void Progress::epoch(const EpochMetrics& m) {
   if (m.validation) {
     std::printf("  val loss %.4f", m.validation->loss);
     if (m.validation->accuracy) std::printf(" acc %.2f%%", 100 * *m.validation->accuracy);
+    if (m.validation->r2) std::printf(" R² %.4f", *m.validation->r2);
   }
   if (m.test) {
     std::printf("  test loss %.4f", m.test->loss);
     if (m.test->accuracy) std::printf(" acc %.2f%%", 100 * *m.test->accuracy);
+    if (m.test->r2) std::printf(" R² %.4f", *m.test->r2);
   }
   std::printf("  %.2f s  %.0f samples/s\n", m.seconds, m.samples_per_second);
   if (verbose_) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <mlp/error.hpp>
+#include <mlp/model.hpp>
 #include <mlp/model_file.hpp>
 #include <mlp/training.hpp>
 
@@ -202,7 +203,7 @@ constexpr std::size_t max_hidden_batch = predict_batch;
 // The library's predict(), in the batches `mlp predict` uses, computes these outputs: the bits it
 // prints for the same samples (a sample's outputs can differ in the last bits with the width of
 // the batch it is computed in).
-std::string predict_response(NetworkPool& pool, const PredictRequest& request, double threshold) {
+std::string predict_response(NetworkPool& pool, const Model& model, const PredictRequest& request, double threshold) {
   NetworkPool::Lease net = pool.borrow();
   // predict() allocates its batch matrix at full width; narrowing it to the request's size
   // computes the same batches (those of `mlp predict`), without a 3 MB buffer per small request.
@@ -212,6 +213,7 @@ std::string predict_response(NetworkPool& pool, const PredictRequest& request, d
   json predictions = json::array();
   for (int s = 0; s < outputs.cols(); ++s) {
     json item = prediction_json(arch, outputs.view().col(s), threshold);
+    if (arch.task != Task::regression) item["name"] = model.class_name(item["class"].get<int>());
     if (request.hidden) item["hidden"] = hidden_activations(*net, s);
     predictions.push_back(std::move(item));
   }
@@ -219,7 +221,7 @@ std::string predict_response(NetworkPool& pool, const PredictRequest& request, d
 }
 
 
-void handle_predict(NetworkPool& pool, const ServeCommand& command, const httplib::Request& req,
+void handle_predict(NetworkPool& pool, const Model& model, const ServeCommand& command, const httplib::Request& req,
                     httplib::Response& res, const httplib::ContentReader& read_content) {
   // A declared length over the limit is refused before one byte of the body is read.
   if (req.has_header("Content-Length") && req.get_header_value<std::uint64_t>("Content-Length") > command.max_body) {
@@ -248,7 +250,13 @@ void handle_predict(NetworkPool& pool, const ServeCommand& command, const httpli
   if (!sax.saw_inputs) return send_error(res, 400, "no \"inputs\": expected {\"inputs\": [[...], ...]}");
   if (request.hidden && request.data.count > max_hidden_batch)
     return send_error(res, 400, "\"hidden\": at most " + std::to_string(max_hidden_batch) + " inputs per request");
-  res.set_content(predict_response(pool, request, command.threshold), "application/json");
+  // A model trained on a table takes its raw features: its stored scaling turns them into inputs.
+  try {
+    apply_preprocessing(model.preprocessing, request.data);
+  } catch (const Error& e) {
+    return send_error(res, 400, e.what());
+  }
+  res.set_content(predict_response(pool, model, request, command.threshold), "application/json");
 }
 
 // What each path answers to; any other method on a known path is 405.
@@ -298,7 +306,13 @@ CLI::App* add_serve_command(CLI::App& app, ServeCommand& command) {
 }
 
 int run_serve(const ServeCommand& command) {
-  NetworkPool pool(load_model(command.model));
+  // The network goes to the pool; `model` keeps the preprocessing and class names beside it.
+  Model model = Model::load(command.model);
+  for (const FeatureColumn& column : model.preprocessing.columns)
+    if (!column.categories.empty())
+      throw Error(command.model + ": column '" + column.name + "' holds categories, and requests hold numbers only; " +
+                  "use mlp predict on a CSV file");
+  NetworkPool pool(model.network);
   const Architecture& arch = pool.architecture();
   const std::string summary = summary_json(command.model, pool.prototype(), read_model_metadata(command.model), false)
                                   .dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
@@ -360,7 +374,7 @@ int run_serve(const ServeCommand& command) {
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("{\"status\":\"ok\"}\n", "application/json"); });
   server.Get("/v1/model", [&](const httplib::Request&, httplib::Response& res) { res.set_content(summary, "application/json"); });
   server.Post("/v1/predict", [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
-    handle_predict(pool, command, req, res, read);
+    handle_predict(pool, model, command, req, res, read);
   });
   for (const WebAsset& asset : web_assets) {
     const std::string path = asset.path == std::string("/index.html") ? "/" : asset.path;

@@ -12,6 +12,7 @@
 
 #include <mlp/error.hpp>
 #include <mlp/file_io.hpp>
+#include <mlp/model.hpp>
 #include <mlp/model_file.hpp>
 #include <mlp/training.hpp>
 
@@ -169,8 +170,11 @@ bool file_exists(const std::string& path) {
 
 // An IDX images file with its labels beside it (t10k-images-idx3-ubyte -> t10k-labels-idx1-ubyte),
 // so that the true label can be shown; CSV files carry theirs in a column.
-Dataset read_sample_file(const ShowCommand& command, const Architecture& arch) {
+Dataset read_sample_file(const ShowCommand& command, const Model& model) {
+  const Architecture& arch = model.network.architecture();
   const std::string& path = command.input;
+  // A model trained on a table: its columns found, its preprocessing applied, labels as classes.
+  if (!model.preprocessing.identity()) return model.read_csv(path, {}, false);
   const auto at = path.rfind("images-idx3-ubyte");
   if (at != std::string::npos && path.find('/', at) == std::string::npos) {
     const std::string labels = path.substr(0, at) + "labels-idx1-ubyte" + path.substr(at + 17);
@@ -194,9 +198,10 @@ Dataset one_sample(const Dataset& data, std::size_t index) {
   return one;
 }
 
-int show_sample(const ShowCommand& command, Network<float>& net) {
+int show_sample(const ShowCommand& command, Model& model) {
+  Network<float>& net = model.network;
   const Architecture& arch = net.architecture();
-  const Dataset data = read_sample_file(command, arch);
+  const Dataset data = read_sample_file(command, model);
   if (command.index >= data.count)
     throw Error("--index: " + command.input + " holds " + std::to_string(data.count) + " samples (0.." +
                 std::to_string(data.count - 1) + "); " + std::to_string(command.index) + " is not one of them");
@@ -226,6 +231,7 @@ int show_sample(const ShowCommand& command, Network<float>& net) {
     }
     if (arch.task == Task::regression) item["output"] = std::vector<float>(a, a + units);
     else item["class"] = predicted_class(arch.task, a, units);
+    if (arch.task != Task::regression) item["name"] = model.class_name(item["class"].get<int>());
     if (arch.task == Task::binary) item["probability"] = a[0];
     if (arch.task == Task::multiclass) item["probabilities"] = std::vector<float>(a, a + units);
     if (!command.out.empty()) item["picture"] = command.out;
@@ -242,16 +248,17 @@ int show_sample(const ShowCommand& command, Network<float>& net) {
     return 0;
   }
   std::printf("sample %zu of %s", command.index, command.input.c_str());
-  if (label) std::printf(" (label %g)", *label);
+  if (label && arch.task == Task::multiclass) std::printf(" (label %s)", model.class_name(static_cast<int>(*label)).c_str());
+  else if (label) std::printf(" (label %g)", *label);
   if (!command.out.empty()) std::printf(", drawn in %s", command.out.c_str());
   if (arch.task == Task::binary)
-    std::printf("\npredicted: %s (probability of %d: %.4f)\n", c ? ("is a " + std::to_string(arch.positive)).c_str() : "other",
-                arch.positive, a[0]);
+    std::printf("\npredicted: %s (probability of %s: %.4f)\n", c ? ("is a " + model.class_name(1)).c_str() : "other",
+                model.class_name(1).c_str(), a[0]);
   else {
-    std::printf("\npredicted: class %d (probability %.4f)\n", c, a[c]);
+    std::printf("\npredicted: class %s (probability %.4f)\n", model.class_name(c).c_str(), a[c]);
     for (int k = 0; k < units; ++k) {
       const std::string bar(static_cast<std::size_t>(std::lround(a[k] * 40)), '#');
-      std::printf("  %2d  %.4f%s%s\n", k, a[k], bar.empty() ? "" : "  ", bar.c_str());
+      std::printf("  %2s  %.4f%s%s\n", model.class_name(k).c_str(), a[k], bar.empty() ? "" : "  ", bar.c_str());
     }
   }
   return 0;
@@ -280,7 +287,8 @@ CLI::App* add_show_command(CLI::App& app, ShowCommand& command) {
 }
 
 int run_show(const ShowCommand& command) {
-  Network<float> net = load_model(command.model);
+  Model model = Model::load(command.model);
+  Network<float>& net = model.network;
   const Architecture& arch = net.architecture();
   if (!command.weights.empty()) {
     write_file_atomically(command.weights, weights_picture(net, command.scale ? command.scale : 3).png());
@@ -291,7 +299,7 @@ int run_show(const ShowCommand& command) {
                   side * side == arch.sizes[0] ? (std::to_string(side) + "x" + std::to_string(side) + " tiles").c_str()
                                                : ("strips of " + std::to_string(arch.sizes[0]) + " weights").c_str());
   }
-  if (!command.input.empty()) return show_sample(command, net);
+  if (!command.input.empty()) return show_sample(command, model);
   if (!command.weights.empty()) {
     if (command.json) {
       const int side = static_cast<int>(std::lround(std::sqrt(double(arch.sizes[0]))));

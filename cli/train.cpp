@@ -9,12 +9,15 @@
 #include <mlp/checkpoint.hpp>
 #include <mlp/error.hpp>
 #include <mlp/file_io.hpp>
+#include <mlp/model.hpp>
 #include <mlp/model_file.hpp>
+#include <mlp/preprocessing.hpp>
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
 #include "plot_svg.hpp"
 #include "progress.hpp"
+#include "tabular.hpp"
 
 namespace mlp::cli {
 
@@ -28,7 +31,9 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
                          ->check(CLI::IsMember({"relu", "sigmoid", "tanh", "linear"}))->capture_default_str();
   auto* task = command_app->add_option("--task", command.task, "binary (sigmoid), multiclass (softmax) or regression (identity)")
                    ->check(CLI::IsMember({"binary", "multiclass", "regression"}))->capture_default_str();
-  auto* positive = command_app->add_option("--positive", command.positive, "Binary task: the label that counts as positive, e.g. 3 for 'is it a 3?'")
+  auto* positive = command_app->add_option("--positive", command.positive,
+                                           "Binary task: the class that counts as positive: a label, e.g. 3 for 'is it a 3?', or a "
+                                           "class name (default: 1, or the last of the named classes)")
                        ->capture_default_str();
   TrainOptions& o = command.options;
   command_app->add_option("--epochs", o.epochs, "Passes over the training set")->check(CLI::Range(0, 1000000))->capture_default_str();
@@ -36,8 +41,10 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
   command_app->add_option("--lr", o.learning_rate, "Learning rate, alpha")->check(CLI::PositiveNumber)->capture_default_str();
   command_app->add_option("--seed", command.seed, "Seed of initialization and shuffling")->capture_default_str();
   command_app->add_flag_callback("--no-shuffle", [&o] { o.shuffle = false; }, "Keep the file order every epoch");
-  command_app->add_option("--val-split", command.val_split, "Hold out this fraction of the training set for validation")
+  command_app->add_option("--val-split", command.val_split,
+                          "Hold out this fraction of the training set for validation (seeded by --seed, stratified by class)")
       ->check(CLI::Range(0.0, 1.0));
+  add_table_options(*command_app, command.table);
   command_app->add_option("--out", command.out, "Write the trained model here (safetensors)");
   command_app->add_option("--metrics", command.metrics, "Write one JSON object per epoch here (JSON Lines)");
   command_app->add_option("--max-memory", command.max_memory,
@@ -70,9 +77,13 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
   command_app->add_option("--warmup-epochs", o.schedule.warmup_epochs, "Rise linearly to --lr over these first epochs")->capture_default_str();
   command_app->add_option("--dropout", o.dropout, "Inverted dropout rate on every hidden layer while training")->capture_default_str();
   command_app->add_option("--clip-norm", o.clip_norm, "Scale each batch's gradient down to this L2 norm when longer (0: off)")->capture_default_str();
-  command_app->add_option("--patience", o.patience, "Early stopping: stop after this many epochs without a lower validation loss, keep the best (needs --val-split)")
+  command_app->add_option("--patience", o.patience, "Early stopping: stop after this many epochs without a better --monitor, keep the best (needs --val-split)")
       ->capture_default_str();
-  command_app->add_flag("--keep-best", o.keep_best, "End with the parameters of the epoch with the lowest validation loss (needs --val-split)");
+  command_app->add_flag("--keep-best", o.keep_best, "End with the parameters of the epoch with the best --monitor (needs --val-split)");
+  command_app->add_option_function<std::string>(
+                 "--monitor", [&o](const std::string& name) { o.monitor = parse_monitor(name); },
+                 "What --patience and --keep-best compare: val_loss (lowest) or val_accuracy (highest)")
+      ->check(CLI::IsMember({"val_loss", "val_accuracy"}))->default_str(to_string(o.monitor));
   command_app->add_option("--checkpoint", command.checkpoint, "Checkpoint file (model, optimizer, random state, progress), written atomically")
       ->capture_default_str();
   command_app->add_option("--checkpoint-every", o.checkpoint_every, "Write the checkpoint after every N epochs (Ctrl-C always writes it)")
@@ -107,6 +118,8 @@ bool was_given(const TrainCommand& command, std::string_view option) {
 json resumable_options(const TrainCommand& c) {
   return {{"data", c.data.data}, {"dataset", c.data.dataset}, {"test", c.data.test},
           {"label_column", c.data.label_column}, {"val_split", c.val_split}, {"seed", c.seed},
+          {"test_split", c.table.test_split}, {"header", c.data.format.header}, {"no_header", c.data.format.no_header},
+          {"separator", c.data.format.separator},
           {"out", c.out}, {"metrics", c.metrics}, {"plot", c.plot}, {"checkpoint", c.checkpoint}};
 }
 
@@ -134,6 +147,12 @@ TrainCommand resumed_command(const TrainCommand& given, const Checkpoint& checkp
     saved.at("label_column").get_to(command.data.label_column);
     saved.at("val_split").get_to(command.val_split);
     saved.at("seed").get_to(command.seed);
+    // Checkpoints from before tables had these: their defaults. The preprocessing itself comes
+    // from the checkpoint's metadata, not from options.
+    if (saved.contains("test_split")) saved.at("test_split").get_to(command.table.test_split);
+    if (saved.contains("header")) saved.at("header").get_to(command.data.format.header);
+    if (saved.contains("no_header")) saved.at("no_header").get_to(command.data.format.no_header);
+    if (saved.contains("separator")) saved.at("separator").get_to(command.data.format.separator);
     keep("--out", "out", command.out);
     keep("--metrics", "metrics", command.metrics);
     keep("--plot", "plot", command.plot);
@@ -149,17 +168,16 @@ Network<float> new_network(const TrainCommand& command, const Dataset& train_set
   Architecture arch;
   arch.task = parse_task(command.task);
   arch.hidden_activation = parse_activation(command.activation);
-  arch.positive = command.positive;
+  if (arch.task == Task::binary) {
+    // Named classes: the last name unless told (yes of no/yes, 1 of -1/1); else the label 1.
+    arch.positive = !was_given(command, "--positive") && !train_set.classes.empty()
+                        ? static_cast<int>(train_set.classes.size()) - 1
+                        : positive_class(command.positive, train_set.classes);
+  }
   arch.pixel_input = train_set.pixel_input;
   if (command.layers.empty()) {
-    int outputs = 1;
-    if (arch.task == Task::multiclass) {
-      // As many classes as the largest label needs, and at least the ten digits of MNIST.
-      float largest = 9;
-      for (float label : train_set.labels) largest = std::max(largest, label);
-      outputs = std::isfinite(largest) && largest < 1e6f ? static_cast<int>(largest) + 1 : 10;
-    }
-    arch.sizes = {train_set.features, 128, outputs};
+    // As many outputs as the classes present (named, or 0..the largest label), or targets.
+    arch.sizes = {train_set.features, 128, default_outputs(train_set, arch.task)};
   } else {
     arch.sizes = parse_layers(command.layers);
   }
@@ -190,10 +208,12 @@ EpochMetrics metrics_from(const json& line) {
   return m;
 }
 
-// The datasets of a run; validation and test sets may be absent.
+// The datasets of a run (validation and test sets may be absent), as network inputs.
 struct RunData {
   Dataset train;
   std::optional<Dataset> validation, test;
+  Preprocessing preprocessing;  // what turned the table's rows into them (identity for pixels)
+  bool mnist_form = false;
   const Dataset* validation_set() const { return validation ? &*validation : nullptr; }
   const Dataset* test_set() const { return test ? &*test : nullptr; }
   std::size_t bytes() const {
@@ -201,11 +221,11 @@ struct RunData {
   }
 };
 
-RunData load_run_data(const TrainCommand& command) {
+RunData load_run_data(const TrainCommand& command, Task task, const Preprocessing* fixed) {
   const Stopwatch loading;
-  auto [train_set, test_set] = load_data(command.data);
-  RunData data{std::move(train_set), std::nullopt, std::move(test_set)};
-  if (command.val_split > 0) data.validation = split_off(data.train, command.val_split);
+  TrainingData loaded = load_training_data(command.data, command.table, task, command.val_split, command.seed, fixed);
+  RunData data{std::move(loaded.train), std::move(loaded.validation), std::move(loaded.test),
+               std::move(loaded.preprocessing), loaded.mnist_form};
   if (command.verbose) print_data_summary(data.train, data.validation_set(), data.test_set(), loading.seconds());
   return data;
 }
@@ -213,10 +233,10 @@ RunData load_run_data(const TrainCommand& command) {
 // The network to train: the checkpoint's, the --init model, or a new one drawn from `rng`; checked
 // against the memory limit and the data before anything is announced.
 Network<float> starting_network(const TrainCommand& command, std::optional<Checkpoint>& checkpoint,
-                                const RunData& data, Rng& rng) {
-  Network<float> net = checkpoint             ? std::move(checkpoint->network)
-                       : !command.init.empty() ? load_model(command.init)
-                                               : new_network(command, data.train, rng);
+                                std::optional<Model>& init, const RunData& data, Rng& rng) {
+  Network<float> net = checkpoint ? std::move(checkpoint->network)
+                       : init     ? std::move(init->network)
+                                  : new_network(command, data.train, rng);
   const Architecture& arch = net.architecture();
   if (command.max_memory)  // again, for --init and --resume, and with every dataset
     check_training_memory(arch, command.options.batch_size, data.bytes(), command.options.dropout > 0, command.max_memory);
@@ -240,12 +260,14 @@ TrainOptions run_options(const TrainCommand& given, const TrainCommand& command,
   return options;
 }
 
-void announce(const TrainCommand& command, const Trainer& trainer, const Dataset& train_set, bool resumed) {
+void announce(const TrainCommand& command, const Trainer& trainer, const Dataset& train_set, bool mnist_form, bool resumed) {
   if (command.quiet) return;
   const Architecture& arch = trainer.network().architecture();
-  std::printf("training %s (%s, %s) on %zu samples from %s with %s\n", arch.layers_string().c_str(),
+  std::printf("training %s (%s, %s) on %zu samples from %s%s with %s\n", arch.layers_string().c_str(),
               to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), train_set.count,
-              data_path(command.data).c_str(), to_string(trainer.options().optimizer.kind).c_str());
+              data_path(command.data).c_str(),
+              mnist_form ? " (read as label first, then pixels: without --label-column, the MNIST form)" : "",
+              to_string(trainer.options().optimizer.kind).c_str());
   if (resumed)
     std::printf("resuming %s after epoch %d%s\n", command.resume.c_str(), trainer.progress().epochs_done,
                 trainer.progress().samples_done ? (" and " + std::to_string(trainer.progress().samples_done) + " samples").c_str() : "");
@@ -255,8 +277,9 @@ void announce(const TrainCommand& command, const Trainer& trainer, const Dataset
 // and the model.
 class RunOutputs {
  public:
-  RunOutputs(const TrainCommand& command, const TrainOptions& options, const std::optional<Checkpoint>& checkpoint)
-      : command_(command), progress_(options.epochs, command.quiet, command.verbose) {
+  RunOutputs(const TrainCommand& command, const TrainOptions& options, const std::optional<Checkpoint>& checkpoint,
+             const Preprocessing& preprocessing)
+      : command_(command), preprocessing_(preprocessing), progress_(options.epochs, command.quiet, command.verbose) {
     // A resumed run's metrics file and curves go on from the checkpoint's.
     if (checkpoint && checkpoint->metadata.count("cli.metrics")) {
       metrics_text_ = checkpoint->metadata.at("cli.metrics");
@@ -271,7 +294,10 @@ class RunOutputs {
     callbacks.on_batch = [this](const BatchProgress& p) { progress_.batch(p); };
     callbacks.on_epoch = [this](const EpochMetrics& m) { epoch(m); };
     callbacks.on_checkpoint = [this](const Trainer& t) {
-      save_checkpoint(command_.checkpoint, t, {{"cli.command", resumable_options(command_).dump()}, {"cli.metrics", metrics_text_}});
+      std::map<std::string, std::string> metadata = {{"cli.command", resumable_options(command_).dump()},
+                                                     {"cli.metrics", metrics_text_}};
+      write_preprocessing(preprocessing_, metadata);  // a resumed run applies the same
+      save_checkpoint(command_.checkpoint, t, metadata);
       if (command_.verbose) std::printf("checkpoint written to %s\n", command_.checkpoint.c_str());
     };
     return callbacks;
@@ -286,6 +312,7 @@ class RunOutputs {
         {"data", data_path(command_.data)}};
     metadata["epochs"] = std::to_string(trainer.progress().epochs_done);
     if (!note.empty()) metadata["note"] = note;
+    write_preprocessing(preprocessing_, metadata);
     save_model(command_.out, trainer.network(), metadata);
   }
 
@@ -303,7 +330,9 @@ class RunOutputs {
     if (m.validation) {
       line["val_loss"] = m.validation->loss;
       line["val_accuracy"] = optional_number(m.validation->accuracy);
+      if (m.validation->r2) line["val_r2"] = *m.validation->r2;
     }
+    if (m.test && m.test->r2) line["test_r2"] = *m.test->r2;
     metrics_text_ += line.dump() + "\n";
     // The whole file again each epoch, atomically: never a half-written line on disk.
     if (!command_.metrics.empty()) write_file_atomically(command_.metrics, metrics_text_);
@@ -314,6 +343,7 @@ class RunOutputs {
   }
 
   const TrainCommand& command_;
+  const Preprocessing& preprocessing_;
   Progress progress_;
   LearningCurves curves_;
   std::string metrics_text_;
@@ -348,8 +378,13 @@ int report(const TrainCommand& command, const Trainer& trainer, const std::vecto
   }
   const bool kept_best = trainer.options().keep_best || trainer.options().patience > 0;
   if (!progress.stop_reason.empty() && !command.quiet) std::printf("%s\n", progress.stop_reason.c_str());
-  if (kept_best && !command.quiet)
-    std::printf("kept the parameters of epoch %d (validation loss %.6f)\n", progress.best_epoch, progress.best_validation_loss);
+  if (kept_best && !command.quiet) {
+    if (trainer.options().monitor == Monitor::val_accuracy && progress.best_validation_accuracy >= 0)
+      std::printf("kept the parameters of epoch %d (validation accuracy %.2f%%, loss %.6f)\n", progress.best_epoch,
+                  100 * progress.best_validation_accuracy, progress.best_validation_loss);
+    else
+      std::printf("kept the parameters of epoch %d (validation loss %.6f)\n", progress.best_epoch, progress.best_validation_loss);
+  }
   if (!command.out.empty()) {
     outputs.save_result(trainer, "");
     if (!command.quiet) std::printf("model written to %s\n", command.out.c_str());
@@ -360,6 +395,9 @@ int report(const TrainCommand& command, const Trainer& trainer, const std::vecto
     const Evaluation result = last_is_final ? *history.back().test : evaluate(net, *test_set);
     if (result.accuracy)
       std::printf("test accuracy: %.2f%% (%zu samples, loss %.4f)\n", 100 * *result.accuracy, result.count, result.loss);
+    else if (result.r2)
+      std::printf("test loss: %.6f (%zu samples, MSE %.6g, RMSE %.6g, R² %.4f)\n", result.loss, result.count, *result.mse,
+                  *result.rmse, *result.r2);
     else
       std::printf("test loss: %.6f (%zu samples)\n", result.loss, result.count);
   }
@@ -376,16 +414,30 @@ int run_train(const TrainCommand& given) {
   for (const std::string& output : {command.out, command.metrics})
     if (!output.empty()) check_writable(output);
 
-  const RunData data = load_run_data(command);
+  // A model to go on from brings its preprocessing and task; the data is read for it.
+  std::optional<Model> init;
+  if (!checkpoint && !command.init.empty()) init = Model::load(command.init);
+  std::optional<Preprocessing> fixed;
+  Task task = parse_task(command.task);
+  if (checkpoint) {
+    const Architecture& arch = checkpoint->network.architecture();
+    fixed = read_preprocessing(checkpoint->metadata, command.resume, arch.sizes[0],
+                               arch.task == Task::multiclass ? arch.classes() : -1);
+    task = arch.task;
+  } else if (init) {
+    fixed = init->preprocessing;
+    task = init->network.architecture().task;
+  }
+  const RunData data = load_run_data(command, task, fixed ? &*fixed : nullptr);
   Rng rng(command.seed);
-  Network<float> net = starting_network(command, checkpoint, data, rng);
+  Network<float> net = starting_network(command, checkpoint, init, data, rng);
   const TrainOptions options = run_options(given, command, checkpoint);
   std::optional<Trainer> trainer;
   if (checkpoint) trainer.emplace(net, options, checkpoint->rng, std::move(checkpoint->optimizer), checkpoint->progress);
   else trainer.emplace(net, options, rng);
-  announce(command, *trainer, data.train, checkpoint.has_value());
+  announce(command, *trainer, data.train, data.mnist_form, checkpoint.has_value());
 
-  RunOutputs outputs(command, options, checkpoint);
+  RunOutputs outputs(command, options, checkpoint, data.preprocessing);
   const std::vector<EpochMetrics> history = train_until_done(command, *trainer, data, outputs);
   return report(command, *trainer, history, outputs, net, data.test);
 }

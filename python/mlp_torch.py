@@ -26,7 +26,11 @@ Model layout, for L layers (i = 0..L-1):
                         task        binary | multiclass | regression
                         positive    the positive digit, binary task only, e.g. "3"
                         input       pixels (uint8 images, scaled by 1/255) | features
-                                    (floats as they are, e.g. CSV columns); absent: pixels
+                                    (floats, e.g. CSV columns); absent: pixels
+                        preprocessing  JSON, feature models trained on a table: what turns
+                                    the file's raw columns into network inputs (see
+                                    docs/tabular.md and `preprocess`); absent: inputs as they are
+                        classes     JSON array of the class names; absent: class c is c
                         (mlp also writes format, epochs and seed; readers ignore them)
 
 The network is nn.Sequential(Linear, act, Linear, act, ..., Linear): no output activation
@@ -38,12 +42,16 @@ Quick use:
     model, meta = load_model("model.safetensors")
     x, y = load_mnist("data/mnist", "t10k")
     p = predict(model, meta["task"], x)
+
+A model trained on a table takes raw rows: `preprocess(meta, rows)` gives its inputs with the
+same float32 arithmetic as mlp, and `class_names(meta)` names its classes.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import re
 import struct
@@ -64,6 +72,8 @@ __all__ = [
     "predict",
     "read_idx",
     "load_mnist",
+    "preprocess",
+    "class_names",
     "ACTIVATIONS",
     "TASKS",
     "INPUTS",
@@ -238,6 +248,15 @@ def load_model(path) -> tuple[nn.Sequential, dict[str, str]]:
         raise bad(f"activation {activation!r} is not one of {', '.join(ACTIVATIONS)}")
     _check_task(task, sizes[-1], meta.get("positive"), bad)
     _check_input(meta.get("input"), bad)
+    try:
+        columns = _preprocessing(meta)
+        names = class_names(meta)
+    except ValueError as e:
+        raise bad(str(e)) from None
+    if columns is not None and _inputs(columns) != sizes[0]:
+        raise bad(f"preprocessing gives {_inputs(columns)} inputs, but layers={meta['layers']} take {sizes[0]}")
+    if names is not None and task == "multiclass" and len(names) != sizes[-1]:
+        raise bad(f"classes names {len(names)} classes, but the network has {sizes[-1]}")
 
     expected = {f"layers.{i}.{p}" for i in range(len(sizes) - 1) for p in ("weight", "bias")}
     if set(tensors) != expected:
@@ -268,7 +287,8 @@ def save_model(path, model_or_linears, activation: str, task: str, positive: int
     modules between them (nn.Identity and nn.Dropout are also allowed, as no-ops), or a
     plain sequence of nn.Linear layers. There must be no output activation: the task's
     output function (sigmoid, softmax, identity) belongs to the file's "task".
-    positive (a digit 0-9) is required for task "binary" and not allowed otherwise.
+    positive (an integer label; a class index when the classes have names) is required for
+    task "binary" and not allowed otherwise.
     input is "pixels" (images scaled by 1/255; what mlp assumes when it is absent) or
     "features" (float columns of a CSV file, e.g. for `mlp train --label-column`).
     """
@@ -325,6 +345,110 @@ def predict(model: nn.Module, task: str, x) -> torch.Tensor:
         return torch.sigmoid(out[:, 0])
     if task == "multiclass":
         return torch.softmax(out, dim=1)
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+_MISSING = {"", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL", "null", "None", "<NA>", "#N/A", "?"}
+
+
+def _preprocessing(meta: Mapping[str, str]):
+    """The "columns" of a model's preprocessing entry, checked; None without one."""
+    text = meta.get("preprocessing")
+    if text is None:
+        return None
+    try:
+        entry = json.loads(text)
+        columns = entry["columns"]
+        for c in columns:
+            if "categories" in c:
+                if not c["categories"] or not all(isinstance(k, str) for k in c["categories"]):
+                    raise ValueError(f"column {c['name']!r}: categories must be a non-empty list of strings")
+            elif not (float(c["scale"]) > 0 and math.isfinite(float(c["center"]))):
+                raise ValueError(f"column {c['name']!r}: bad center or scale")
+        return columns
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"metadata preprocessing is malformed: {e}") from None
+
+
+def _inputs(columns) -> int:
+    return sum(len(c["categories"]) if "categories" in c else 1 for c in columns)
+
+
+def class_names(meta: Mapping[str, str]) -> list[str] | None:
+    """The names of classes 0..k-1 from a model's metadata, or None when class c is just c."""
+    text = meta.get("classes")
+    if text is None:
+        return None
+    try:
+        names = json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"metadata classes is not JSON: {e}") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError("metadata classes must be a JSON array of strings")
+    return names
+
+
+def preprocess(meta: Mapping[str, str], rows) -> torch.Tensor:
+    """Network inputs [m, n0] float32 from raw table rows, as mlp computes them.
+
+    rows: a sequence of rows, one value per feature column of the training file (in the order
+    of the metadata's columns): numbers or numeric strings, category strings for categorical
+    columns, and None, NaN or "NA" (and the like) for missing values. A numeric 2-D tensor or
+    array is accepted too when no column is categorical. A model without "preprocessing" takes
+    its inputs as they are: the rows come back as float32.
+    Each number becomes (x - center) / scale in float32, exactly as mlp does; a missing value
+    is first the column's fill (an error without one); a category becomes its one-hot inputs.
+    """
+    columns = _preprocessing(meta)
+    if isinstance(rows, torch.Tensor):
+        rows = rows.tolist()
+    elif hasattr(rows, "tolist"):
+        rows = rows.tolist()
+    if columns is None:
+        return torch.tensor(rows, dtype=torch.float32)
+    m, n = len(rows), _inputs(columns)
+    numeric = [i for i, c in enumerate(columns) if "categories" not in c]
+    raw = torch.empty(m, len(numeric), dtype=torch.float32)
+    out = torch.zeros(m, n, dtype=torch.float32)
+    for s, row in enumerate(rows):
+        if len(row) != len(columns):
+            raise ValueError(f"row {s}: {len(row)} values, the model takes {len(columns)} columns")
+        at = 0
+        k = 0
+        for i, c in enumerate(columns):
+            v = row[i]
+            missing = v is None or (isinstance(v, str) and v.strip() in _MISSING) or (isinstance(v, float) and math.isnan(v))
+            if missing:
+                if "fill" not in c:
+                    raise ValueError(f"row {s}: column {c['name']!r}: missing value, and the model has no fill for it")
+                v = c["fill"]
+            if "categories" in c:
+                if missing:
+                    index = int(v)
+                elif str(v) in c["categories"]:
+                    index = c["categories"].index(str(v))
+                else:
+                    raise ValueError(f"row {s}: column {c['name']!r}: category {v!r} was not seen in training")
+                out[s, at + index] = 1
+                at += len(c["categories"])
+            else:
+                raw[s, k] = float(v)
+                k += 1
+                at += 1
+    # The numbers, column by column, in float32 tensors: the same roundings as mlp's floats.
+    at = 0
+    k = 0
+    for c in columns:
+        if "categories" in c:
+            at += len(c["categories"])
+            continue
+        center = torch.tensor(c["center"], dtype=torch.float32)
+        scale = torch.tensor(c["scale"], dtype=torch.float32)
+        out[:, at] = (raw[:, k] - center) / scale
+        at += 1
+        k += 1
     return out
 
 
@@ -394,8 +518,8 @@ def _check_task(task, n_out, positive, bad):
     if task == "binary":
         if n_out != 1:
             raise bad(f"binary task needs 1 output unit, got {n_out}")
-        if positive is None or not re.fullmatch(r"[0-9]", positive):
-            raise bad(f"binary task needs positive to be a digit 0-9, got {positive!r}")
+        if positive is None or not re.fullmatch(r"-?[0-9]+", positive):
+            raise bad(f"binary task needs positive to be an integer label, got {positive!r}")
     elif positive is not None:
         raise bad(f"positive={positive!r} is only meaningful for the binary task, not {task}")
 

@@ -307,5 +307,53 @@ def _umask():
     return u
 
 
+class TestPreprocess(Tmp):
+    META = {
+        "preprocessing": json.dumps({
+            "scaling": "standard", "imputation": "mean", "header": True, "file_columns": 4,
+            "columns": [
+                {"name": "a", "index": 0, "center": 2.0, "scale": 0.8164966106414795, "fill": 2.0},
+                {"name": "color", "index": 1, "categories": ["blue", "red"], "fill": 1},
+                {"name": "b", "index": 2, "center": 5.0, "scale": 1.0},
+            ],
+            "labels": [{"name": "species", "index": 3}],
+        }),
+        "classes": json.dumps(["setosa", "versicolor", "virginica"]),
+    }
+
+    def test_scaling_one_hot_and_fill_in_float32(self):
+        x = mlp_torch.preprocess(self.META, [[1, "red", 7], ["NA", None, "5"], [3.5, "blue", 5.5]])
+        self.assertEqual(x.dtype, torch.float32)
+        self.assertEqual(list(x.shape), [3, 4])
+        a = torch.tensor([1.0, 2.0, 3.5], dtype=torch.float32)
+        expected = (a - torch.tensor(2.0)) / torch.tensor(0.8164966106414795, dtype=torch.float32)
+        self.assertTrue(torch.equal(x[:, 0], expected))  # the same bits, not merely close
+        self.assertEqual(x[:, 1:3].tolist(), [[0, 1], [0, 1], [1, 0]])  # missing color: fill 1, "red"
+        self.assertEqual(x[:, 3].tolist(), [2.0, 0.0, 0.5])
+        self.assertEqual(mlp_torch.class_names(self.META), ["setosa", "versicolor", "virginica"])
+
+    def test_unseen_category_and_unfilled_missing_value(self):
+        with self.assertRaisesRegex(ValueError, "category 'green' was not seen"):
+            mlp_torch.preprocess(self.META, [[1, "green", 5]])
+        with self.assertRaisesRegex(ValueError, "column 'b': missing value"):
+            mlp_torch.preprocess(self.META, [[1, "red", "NaN"]])
+
+    def test_model_with_preprocessing_loads_and_checks_its_inputs(self):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+        mlp_torch.save_model(self.path(), model, "relu", "multiclass", input="features")
+        tensors, meta = mlp_torch.load_state(self.path())
+        mlp_torch.save_state(self.path(), tensors, dict(meta, **self.META))
+        _, loaded = mlp_torch.load_model(self.path())
+        self.assertIn("preprocessing", loaded)
+        wrong = {**meta, **self.META, "classes": json.dumps(["a", "b"])}
+        mlp_torch.save_state(self.path("bad.safetensors"), tensors, wrong)
+        with self.assertRaisesRegex(ValueError, "classes names 2 classes"):
+            mlp_torch.load_model(self.path("bad.safetensors"))
+
+    def test_without_preprocessing_rows_pass_as_they_are(self):
+        self.assertEqual(mlp_torch.preprocess({}, [[1, 2]]).tolist(), [[1.0, 2.0]])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh --tests pkg-config
+# python3-sklearn and python3-pandas: the real tables of the tabular tests (tests/tabular) and bench/tabular.py.
+scripts/install-deps.sh --tests pkg-config python3-sklearn python3-pandas
 scripts/fetch-mnist.sh data/mnist
 # ONNX Runtime for tests/onnx: the CPU binary in onnxruntime-node's npm tarball (.npmrc there skips
 # its install script, which would fetch CUDA providers from NuGet).

@@ -18,10 +18,13 @@ void to_json(nlohmann::json& j, OptimizerKind kind) { j = to_string(kind); }
 void from_json(const nlohmann::json& j, OptimizerKind& kind) { kind = parse_optimizer(j.get<std::string>()); }
 void to_json(nlohmann::json& j, ScheduleKind kind) { j = to_string(kind); }
 void from_json(const nlohmann::json& j, ScheduleKind& kind) { kind = parse_schedule(j.get<std::string>()); }
+void to_json(nlohmann::json& j, Monitor monitor) { j = to_string(monitor); }
+void from_json(const nlohmann::json& j, Monitor& monitor) { monitor = parse_monitor(j.get<std::string>()); }
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerOptions, kind, momentum, beta1, beta2, rho, eps, weight_decay)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScheduleOptions, kind, step_size, gamma, min_lr, warmup_epochs)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainOptions, epochs, batch_size, learning_rate, shuffle, optimizer,
-                                                schedule, dropout, clip_norm, patience, keep_best, checkpoint_every)
+                                                schedule, dropout, clip_norm, patience, keep_best, monitor,
+                                                checkpoint_every)
 
 namespace {
 
@@ -40,6 +43,7 @@ json progress_json(const TrainProgress& p, std::uint64_t optimizer_steps) {
           {"epoch_seconds", p.epoch_seconds},
           {"epoch_start_rng", p.epoch_start_rng},
           {"best_validation_loss", std::isfinite(p.best_validation_loss) ? json(p.best_validation_loss) : json(nullptr)},
+          {"best_validation_accuracy", p.best_validation_accuracy},
           {"best_epoch", p.best_epoch},
           {"epochs_without_improvement", p.epochs_without_improvement},
           {"finished", p.finished},
@@ -56,6 +60,7 @@ TrainProgress progress_from(const json& j) {
   j.at("epoch_seconds").get_to(p.epoch_seconds);
   j.at("epoch_start_rng").get_to(p.epoch_start_rng);
   if (!j.at("best_validation_loss").is_null()) j.at("best_validation_loss").get_to(p.best_validation_loss);
+  if (j.contains("best_validation_accuracy")) j.at("best_validation_accuracy").get_to(p.best_validation_accuracy);
   j.at("best_epoch").get_to(p.best_epoch);
   j.at("epochs_without_improvement").get_to(p.epochs_without_improvement);
   j.at("finished").get_to(p.finished);

@@ -7,9 +7,15 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <unordered_map>
 
+#include "mlp/csv.hpp"
 #include "mlp/error.hpp"
 #include "mlp/file_io.hpp"
+#include "mlp/random.hpp"
 #include "vectorized.hpp"
 
 namespace mlp {
@@ -73,27 +79,16 @@ std::string find_file(const std::string& folder, const std::string& name) {
               "MNIST files, e.g. from scripts/fetch-mnist.sh");
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '"')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '"' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = line.find(',', start);
-    fields.push_back(trim(line.substr(start, comma - start)));
-    if (comma == std::string_view::npos) return fields;
-    start = comma + 1;
-  }
-}
-
 bool parse_float(std::string_view field, float& value) {
   const auto [end, err] = std::from_chars(field.data(), field.data() + field.size(), value);
   return err == std::errc() && end == field.data() + field.size();
+}
+
+// A number written out but not finite: inf, nan, or beyond float's range (1e39).
+bool is_infinite_number(std::string_view field) {
+  float value;
+  const auto [end, err] = std::from_chars(field.data(), field.data() + field.size(), value);
+  return end == field.data() + field.size() && (err == std::errc::result_out_of_range || (err == std::errc() && !std::isfinite(value)));
 }
 
 }  // namespace
@@ -132,103 +127,340 @@ TrainTest read_idx_folder(const std::string& folder) {
   return {read_idx(train_images, train_labels), read_idx(test_images, test_labels)};
 }
 
+bool is_missing(std::string_view field) {
+  static constexpr std::string_view tokens[] = {"", "NA", "N/A", "n/a", "NaN", "nan", "-nan", "-NaN", "NULL",
+                                                "null", "None", "<NA>", "#N/A", "?"};
+  return std::find(std::begin(tokens), std::end(tokens), field) != std::end(tokens);
+}
+
+namespace {
+
+// The text of a CSV file, and its separator.
+struct CsvText {
+  std::vector<std::uint8_t> bytes;
+  std::string_view text;
+  char separator;
+};
+
+CsvText read_csv_text(const std::string& path, char separator) {
+  CsvText csv;
+  csv.bytes = read_file(path, max_data_file_bytes);
+  csv.text = strip_bom(std::string_view(reinterpret_cast<const char*>(csv.bytes.data()), csv.bytes.size()));
+  csv.separator = separator ? separator : detect_separator(csv.text);
+  return csv;
+}
+
+bool is_number(std::string_view field) {
+  float value;
+  return !is_missing(field) && parse_float(field, value);
+}
+
+// Whether the first record is a header, from it and the second (empty if there is none).
+bool looks_like_header(const std::vector<std::string>& first, const std::vector<std::string>& second) {
+  // pandas writes 0,1,...,n-1 as the names of unnamed columns.
+  bool counting = first.size() >= 4;
+  for (std::size_t c = 0; counting && c < first.size(); ++c) counting = first[c] == std::to_string(c);
+  if (counting) return true;
+  for (std::size_t c = 0; c < first.size(); ++c) {
+    if (is_number(first[c]) || is_missing(first[c])) continue;
+    // A text above a number, or on the only line: a name. Above another text: a category.
+    if (second.size() != first.size() || c >= second.size() || is_number(second[c])) return true;
+  }
+  return false;
+}
+
+std::string list_columns(const std::vector<std::string>& names, int columns) {
+  if (names.empty()) return "the file has no header; the columns are the indices 0.." + std::to_string(columns - 1);
+  std::string list;
+  for (std::size_t c = 0; c < names.size(); ++c) list += (c ? ", " : "") + names[c];
+  return "the columns are: " + list;
+}
+
+// The index of the column `spec` names in a file with these header names (none: no header).
+int resolve_column(const std::string& path, const std::string& option, const std::string& spec,
+                   const std::vector<std::string>& names, int columns) {
+  if (spec.size() > 1 && spec[0] == '#') {  // an index, whatever the header says
+    int index = 0;
+    const auto [end, err] = std::from_chars(spec.data() + 1, spec.data() + spec.size(), index);
+    if (err != std::errc() || end != spec.data() + spec.size() || index >= columns || index < -columns)
+      throw Error(path + ": " + option + " '" + spec + "' is not an index below " + std::to_string(columns) + "; " +
+                  list_columns(names, columns));
+    return index < 0 ? index + columns : index;
+  }
+  int named = -1;
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    if (names[c] != spec) continue;
+    if (named >= 0)
+      throw Error(path + ": " + option + " '" + spec + "': the header names two columns so (" + std::to_string(named) +
+                  " and " + std::to_string(c) + "); give one by its index");
+    named = static_cast<int>(c);
+  }
+  int index = 0;
+  const auto [end, err] = std::from_chars(spec.data(), spec.data() + spec.size(), index);
+  const bool is_index = err == std::errc() && end == spec.data() + spec.size() && index < columns && index >= -columns;
+  if (is_index && index < 0) index += columns;
+  if (named >= 0 && is_index && index != named)
+    throw Error(path + ": " + option + " '" + spec + "' is ambiguous: it is the name of column " + std::to_string(named) +
+                " and the index of column '" + names[index] + "'; give an index as '#" + std::to_string(index) +
+                "' or the column's name ('" + names[index] + "')");
+  if (named >= 0) return named;
+  if (is_index) return index;
+  throw Error(path + ": " + option + " '" + spec + "' is neither a column name nor an index below " +
+              std::to_string(columns) + "; " + list_columns(names, columns));
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    items.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+// The first two records of a CSV file, as text.
+std::pair<std::vector<std::string>, std::vector<std::string>> first_records(const std::string& path, const CsvText& csv) {
+  CsvRecords records(csv.text, path, csv.separator);
+  std::vector<std::string> first, second;
+  if (records.next()) first.assign(records.fields().begin(), records.fields().end());
+  if (records.next()) second.assign(records.fields().begin(), records.fields().end());
+  return {first, second};
+}
+
+bool has_header(const CsvOptions& options, const std::vector<std::string>& first, const std::vector<std::string>& second) {
+  if (options.header == CsvHeader::detect) return looks_like_header(first, second);
+  return options.header == CsvHeader::present;
+}
+
+}  // namespace
+
+std::string Dataset::where(std::size_t s) const {
+  if (s < lines.size()) return feature_source + ":" + std::to_string(lines[s]);
+  return feature_source + ", sample " + std::to_string(s);
+}
+
+std::vector<std::string> csv_header(const std::string& path, const CsvOptions& options) {
+  const CsvText csv = read_csv_text(path, options.separator);
+  auto [first, second] = first_records(path, csv);
+  const bool preamble = options.header == CsvHeader::detect && !second.empty() && second.size() != first.size();
+  return has_header(options, first, second) && !preamble ? first : std::vector<std::string>{};
+}
+
 Dataset read_csv(const std::string& path, const CsvOptions& options) {
-  const std::vector<std::uint8_t> bytes = read_file(path, max_data_file_bytes);
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const CsvText csv = read_csv_text(path, options.separator);
+  const auto [first, second] = first_records(path, csv);
+  if (first.empty()) throw Error(path + ": no samples");
+  const bool skip_first = has_header(options, first, second);
+  // A detected first line of another width than the samples is a preamble, not names (as
+  // scikit-learn's wine_data.csv: "178,13,class_0,class_1,class_2" above 14 columns).
+  const bool preamble = skip_first && options.header == CsvHeader::detect && !second.empty() && second.size() != first.size();
+  const bool header = skip_first && !preamble;
+  const int columns = static_cast<int>(preamble ? second.size() : first.size());
+  std::vector<std::string> names;
+  if (header) names = first;
+
+  // Which column is what.
+  enum Kind : std::uint8_t { number, category, label, ignored };
+  std::vector<Kind> kind(columns, options.features.empty() ? number : ignored);
+  std::vector<int> label_index;
+  if (options.labelled) {
+    for (const std::string& spec : options.label_column.empty() ? std::vector<std::string>{"0"} : split_list(options.label_column)) {
+      const int c = resolve_column(path, "--label-column", spec, names, columns);
+      if (kind[c] == label) throw Error(path + ": --label-column names column " + std::to_string(c) + " twice");
+      kind[c] = label;
+      label_index.push_back(c);
+    }
+  }
+  std::vector<int> feature_index;  // the feature columns in the order of the samples' values
+  for (const std::string& spec : options.features) {
+    const int c = resolve_column(path, "the model's feature column", spec, names, columns);
+    if (kind[c] != ignored) throw Error(path + ": feature column '" + spec + "' is also a label or given twice");
+    kind[c] = number;
+    feature_index.push_back(c);
+  }
+  if (options.features.empty())
+    for (int c = 0; c < columns; ++c)
+      if (kind[c] != label) feature_index.push_back(c);
+  for (const std::string& spec : options.categorical) {
+    const int c = resolve_column(path, "--categorical", spec, names, columns);
+    if (kind[c] == ignored) continue;
+    if (kind[c] == label) throw Error(path + ": --categorical '" + spec + "' is the label column");
+    if (options.pixels) throw Error(path + ": --categorical: pixel data has no categories");
+    kind[c] = category;
+  }
+  auto column_name = [&](int c) { return header ? names[c] : "column " + std::to_string(c); };
+  auto describe = [&](int c) { return header ? "column '" + names[c] + "' (" + std::to_string(c) + ")" : "column " + std::to_string(c); };
 
   Dataset data;
   data.feature_source = data.label_source = path;
   data.pixel_input = options.pixels;
-  int columns = -1;
-  int label_index = options.labelled ? 0 : -1;
-  std::size_t line_number = 0;
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t newline = std::min(text.find('\n', start), text.size());
-    const std::string_view line = trim(text.substr(start, newline - start));
-    start = newline + 1;
-    ++line_number;
-    if (line.empty()) continue;
-    const std::vector<std::string_view> fields = split_fields(line);
-    const std::string where = path + ":" + std::to_string(line_number) + ": ";
+  data.features = static_cast<int>(feature_index.size());
+  data.targets = std::max<int>(1, static_cast<int>(label_index.size()));
+  if (data.features < 1) throw Error(path + ": no feature columns beside the label");
+  for (int c : feature_index) {
+    data.columns.push_back(column_name(c));
+    data.categories.emplace_back();
+  }
+  for (int c : label_index) data.label_columns.push_back(column_name(c));
+  data.named_columns = header;
+  data.column_index = feature_index;
+  data.label_index = label_index;
+  data.file_columns = columns;
+  std::vector<std::unordered_map<std::string, int>> codes(columns);
+  std::vector<std::string> label_texts;  // count * targets, as written
 
-    if (columns < 0) {  // the first line: a header or the first sample
-      columns = static_cast<int>(fields.size());
-      float unused;
-      const bool header = std::any_of(fields.begin(), fields.end(),
-                                      [&](std::string_view f) { return !parse_float(f, unused); });
-      if (options.labelled && !options.label_column.empty()) {
-        auto named = header ? std::find(fields.begin(), fields.end(), options.label_column) : fields.end();
-        int index = -1;
-        if (named != fields.end()) index = static_cast<int>(named - fields.begin());
-        else {
-          const auto& c = options.label_column;
-          const auto [end, err] = std::from_chars(c.data(), c.data() + c.size(), index);
-          if (err != std::errc() || end != c.data() + c.size()) index = -1;
-        }
-        if (index < 0 || index >= columns)
-          throw Error(path + ": --label-column '" + options.label_column + "' is neither a column name nor an index below " + std::to_string(columns));
-        label_index = index;
-      }
-      data.features = columns - (options.labelled ? 1 : 0);
-      if (data.features < 1) throw Error(where + "no feature columns");
-      if (header) continue;
-    }
+  CsvRecords records(csv.text, path, csv.separator);
+  if (skip_first) records.next();
+  while (records.next()) {
+    const auto fields = records.fields();
+    const std::string where = path + ":" + std::to_string(records.line()) + ": ";
     if (static_cast<int>(fields.size()) != columns)
-      throw Error(where + "expected " + std::to_string(columns) + " values, found " + std::to_string(fields.size()));
-    for (int c = 0; c < columns; ++c) {
-      float value;
-      if (!parse_float(fields[c], value) || !std::isfinite(value))
-        throw Error(where + "column " + std::to_string(c) + ": '" + std::string(fields[c]) + "' is not a finite number");
-      if (c == label_index) data.labels.push_back(value);
-      else if (!options.pixels) data.values.push_back(value);
+      throw Error(where + "expected " + std::to_string(columns) + " values, found " + std::to_string(fields.size()) +
+                  " (separated by " + separator_name(csv.separator) + ")");
+    for (int c : label_index) {
+      if (is_missing(fields[c]) && !records.quoted(c))
+        throw Error(where + describe(c) + ": the label is missing ('" + std::string(fields[c]) + "')");
+      if (is_infinite_number(fields[c]))
+        throw Error(where + describe(c) + ": '" + std::string(fields[c]) + "' is not a finite number");
+      label_texts.emplace_back(fields[c]);
+    }
+    for (std::size_t feature = 0; feature < feature_index.size(); ++feature) {
+      const int c = feature_index[feature];
+      const std::string_view field = fields[c];
+      const bool missing = is_missing(field) && !records.quoted(c);
+      if (missing && !(options.allow_missing && !options.pixels))
+        throw Error(where + describe(c) + ": missing value ('" + std::string(field) + "')" +
+                    (options.pixels ? "" : "; fill it in, or impute it with --impute mean|median"));
+      if (kind[c] == category) {
+        float code = std::numeric_limits<float>::quiet_NaN();
+        if (!missing) {
+          auto& known = codes[c];
+          const auto [it, added] = known.emplace(std::string(field), static_cast<int>(known.size()));
+          if (added) data.categories[feature].push_back(it->first);
+          code = static_cast<float>(it->second);
+        }
+        data.values.push_back(code);
+        continue;
+      }
+      float value = std::numeric_limits<float>::quiet_NaN();
+      if (!missing && (!parse_float(field, value) || !std::isfinite(value))) {
+        if (is_infinite_number(field))
+          throw Error(where + describe(c) + ": '" + std::string(field) + "' is not a finite number");
+        throw Error(where + describe(c) + ": '" + std::string(field) + "' is not a number" +
+                    (options.pixels ? "; name the label with --label-column for data other than pixels"
+                                    : "; one-hot encode a column of categories with --categorical " + column_name(c)));
+      }
+      if (!options.pixels) data.values.push_back(value);
       else if (value < 0 || value > 255 || value != std::floor(value))
-        throw Error(where + "column " + std::to_string(c) + ": pixel '" + std::string(fields[c]) + "' is not an integer 0..255 (use --label-column for general numeric CSV)");
+        throw Error(where + describe(c) + ": pixel '" + std::string(field) +
+                    "' is not an integer 0..255 (use --label-column for general numeric CSV)");
       else data.pixels.push_back(static_cast<std::uint8_t>(value));
     }
+    data.lines.push_back(records.line());
     ++data.count;
   }
   if (data.count == 0) throw Error(path + ": no samples");
+
+  // Labels: numbers when every one is a finite number, else the names of classes.
+  bool numeric = true;
+  std::size_t bad = 0;
+  data.labels.resize(label_texts.size());
+  for (std::size_t i = 0; i < label_texts.size() && numeric; ++i)
+    if (!parse_float(label_texts[i], data.labels[i]) || !std::isfinite(data.labels[i])) numeric = false, bad = i;
+  if (!numeric) {
+    if (data.targets > 1)
+      throw Error(data.where(bad / data.targets) + ": " + describe(label_index[bad % data.targets]) + ": target '" +
+                  label_texts[bad] + "' is not a number (several label columns are regression targets)");
+    std::vector<std::string> sorted = label_texts;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    for (std::size_t i = 0; i < label_texts.size(); ++i)
+      data.labels[i] = static_cast<float>(std::lower_bound(sorted.begin(), sorted.end(), label_texts[i]) - sorted.begin());
+    data.classes = std::move(sorted);
+  }
   return data;
 }
 
-int csv_columns(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_file(path, max_data_file_bytes);
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t newline = std::min(text.find('\n', start), text.size());
-    const std::string_view line = trim(text.substr(start, newline - start));
-    if (!line.empty()) return static_cast<int>(split_fields(line).size());
-    start = newline + 1;
-  }
-  throw Error(path + ": no samples");
+int csv_columns(const std::string& path, char separator) {
+  const CsvText csv = read_csv_text(path, separator);
+  CsvRecords records(csv.text, path, csv.separator);
+  if (!records.next()) throw Error(path + ": no samples");
+  return static_cast<int>(records.fields().size());
 }
 
 std::size_t dataset_bytes(const Dataset& data) {
   return data.pixels.size() + sizeof(float) * (data.values.size() + data.labels.size());
 }
 
-Dataset split_off(Dataset& data, double fraction) {
-  if (!(fraction > 0 && fraction < 1)) throw Error("--val-split: must be between 0 and 1, not " + std::to_string(fraction));
+Dataset subset(const Dataset& data, std::span<const std::size_t> indices) {
+  Dataset part;
+  part.feature_source = data.feature_source;
+  part.label_source = data.label_source;
+  part.features = data.features;
+  part.pixel_input = data.pixel_input;
+  part.targets = data.targets;
+  part.columns = data.columns;
+  part.label_columns = data.label_columns;
+  part.categories = data.categories;
+  part.classes = data.classes;
+  part.named_columns = data.named_columns;
+  part.column_index = data.column_index;
+  part.label_index = data.label_index;
+  part.file_columns = data.file_columns;
+  part.count = indices.size();
+  const std::size_t width = data.features;
+  for (std::size_t s : indices) {
+    if (data.pixel_input) part.pixels.insert(part.pixels.end(), data.pixels.begin() + s * width, data.pixels.begin() + (s + 1) * width);
+    else part.values.insert(part.values.end(), data.values.begin() + s * width, data.values.begin() + (s + 1) * width);
+    if (!data.labels.empty())
+      part.labels.insert(part.labels.end(), data.labels.begin() + s * data.targets, data.labels.begin() + (s + 1) * data.targets);
+    if (s < data.lines.size()) part.lines.push_back(data.lines[s]);
+  }
+  return part;
+}
+
+Dataset split_off(Dataset& data, double fraction, std::uint64_t seed, bool stratify, const std::string& option) {
+  if (!(fraction > 0 && fraction < 1)) throw Error(option + ": must be between 0 and 1, not " + std::to_string(fraction));
   const std::size_t held = static_cast<std::size_t>(std::llround(fraction * double(data.count)));
   if (held == 0 || held == data.count)
-    throw Error("--val-split: " + std::to_string(fraction) + " of " + std::to_string(data.count) + " samples leaves an empty split");
-  Dataset validation;
-  validation.feature_source = data.feature_source + " (validation split)";
-  validation.label_source = data.label_source + " (validation split)";
-  validation.features = data.features;
-  validation.pixel_input = data.pixel_input;
-  const std::size_t kept = data.count - held;
-  auto keep_tail = [&](auto& all, auto& tail, std::size_t width) {
-    if (all.empty()) return;
-    tail.assign(all.begin() + kept * width, all.end());
-    all.resize(kept * width);
-  };
-  keep_tail(data.pixels, validation.pixels, data.features);
-  keep_tail(data.values, validation.values, data.features);
-  keep_tail(data.labels, validation.labels, 1);
-  validation.count = held;
-  data.count = kept;
-  return validation;
+    throw Error(option + ": " + std::to_string(fraction) + " of " + std::to_string(data.count) + " samples leaves an empty split");
+  // A Fisher-Yates shuffle written out: std::shuffle's order differs between standard libraries.
+  std::vector<std::size_t> order(data.count);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed);
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  std::vector<bool> is_held(data.count, false);
+  if (stratify && !data.labels.empty() && data.targets == 1) {
+    // Each class gives floor(fraction * its count), and the classes with the largest remainders
+    // one more each, until `held` are drawn: the shares match as closely as whole samples can.
+    std::map<float, std::vector<std::size_t>> by_class;  // in shuffled order
+    for (std::size_t s : order) by_class[data.labels[s]].push_back(s);
+    std::vector<std::pair<double, float>> remainders;
+    std::map<float, std::size_t> take;
+    std::size_t taken = 0;
+    for (const auto& [label, members] : by_class) {
+      const double share = fraction * double(members.size());
+      take[label] = static_cast<std::size_t>(std::floor(share));
+      taken += take[label];
+      remainders.push_back({share - std::floor(share), label});
+    }
+    std::stable_sort(remainders.begin(), remainders.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (std::size_t i = 0; taken < held && i < remainders.size(); ++i, ++taken) ++take[remainders[i].second];
+    for (const auto& [label, members] : by_class)
+      for (std::size_t i = 0; i < take[label]; ++i) is_held[members[i]] = true;
+  } else {
+    for (std::size_t i = 0; i < held; ++i) is_held[order[i]] = true;
+  }
+  std::vector<std::size_t> kept_indices, held_indices;
+  for (std::size_t s = 0; s < data.count; ++s) (is_held[s] ? held_indices : kept_indices).push_back(s);
+  Dataset split = subset(data, held_indices);
+  const std::string what = option == "--test-split" ? " (test split)" : " (validation split)";
+  split.feature_source += what;
+  split.label_source += what;
+  data = subset(data, kept_indices);
+  return split;
 }
 
 int target_class(const Architecture& arch, float label) {
@@ -238,12 +470,17 @@ int target_class(const Architecture& arch, float label) {
 void check_fits(const Dataset& data, const Architecture& arch) {
   if (data.features != arch.sizes[0])
     throw Error(data.feature_source + ": samples have " + std::to_string(data.features) +
-                " values but the network takes " + std::to_string(arch.sizes[0]) + " inputs (--layers " +
+                " values but the network takes " + std::to_string(arch.sizes[0]) + " inputs (layers " +
                 arch.layers_string() + ")");
   if (data.labels.empty()) return;
-  if (arch.task == Task::regression && arch.outputs() != 1)
-    throw Error(data.label_source + ": one target per sample but the network has " +
-                std::to_string(arch.outputs()) + " outputs");
+  if (arch.task == Task::regression && arch.outputs() != data.targets)
+    throw Error(data.label_source + ": " + std::to_string(data.targets) + " target" + (data.targets > 1 ? "s" : "") +
+                " per sample but the network has " + std::to_string(arch.outputs()) + " outputs (layers " +
+                arch.layers_string() + ")");
+  if (arch.task == Task::regression && !data.classes.empty())
+    throw Error(data.label_source + ": the labels are texts (" + data.classes.front() + ", ...), not regression targets");
+  if (arch.task != Task::regression && data.targets != 1)
+    throw Error(data.label_source + ": " + std::to_string(data.targets) + " label columns; only regression takes several");
   for (std::size_t s = 0; s < data.labels.size(); ++s) {
     const float label = data.labels[s];
     const bool is_class = label >= 0 && label == std::floor(label);
@@ -315,10 +552,11 @@ template <typename T>
 void gather_targets(const Dataset& data, std::span<const std::size_t> indices,
                     const Architecture& arch, MatrixView<T> Y) {
   for (std::size_t j = 0; j < indices.size(); ++j) {
-    const float label = data.labels[indices[j]];
+    const float label = data.labels[indices[j] * data.targets];
     T* y = Y.col(static_cast<int>(j));
     if (arch.task == Task::regression) {
-      y[0] = T(label);
+      const float* targets = data.labels.data() + indices[j] * data.targets;
+      for (int k = 0; k < Y.rows; ++k) y[k] = T(targets[k]);
     } else if (arch.task == Task::binary) {
       y[0] = T(target_class(arch, label));
     } else {

@@ -2,6 +2,7 @@
 #include "mlp/evaluation.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "mlp/error.hpp"
@@ -84,6 +85,13 @@ Evaluation evaluate(Network<float>& net, const Dataset& data, const EvaluationOp
   std::size_t correct = 0, top_k_hits = 0;
   std::vector<float> scores;
   std::vector<bool> positive;
+  // Regression: each target's mean first, then the squared errors and deviations batch by batch.
+  const bool regression = arch.task == Task::regression;
+  const int targets = regression ? arch.outputs() : 0;
+  std::vector<double> mean(targets, 0.0), sse(targets, 0.0), sst(targets, 0.0);
+  for (std::size_t s = 0; regression && s < data.count; ++s)
+    for (int t = 0; t < targets; ++t) mean[t] += data.labels[s * targets + t];
+  for (double& m : mean) m /= std::max<double>(double(data.count), 1);
   for_each_batch(data.count, batch_size, [&](std::span<const std::size_t> batch) {
     const int m = static_cast<int>(batch.size());
     gather_batch<float>(data, batch, X.view().first_cols(m));
@@ -91,6 +99,12 @@ Evaluation evaluate(Network<float>& net, const Dataset& data, const EvaluationOp
     const MatrixView<const float> A = net.forward(X.view().first_cols(m));
     loss_sum += net.loss(Y.view().first_cols(m)) * m;
     if (k > 0) correct += count_correct(arch, A, data, batch, &result.confusion, options.threshold);
+    for (int j = 0; regression && j < m; ++j)
+      for (int t = 0; t < targets; ++t) {
+        const double y = data.labels[batch[j] * targets + t];
+        sse[t] += (double(A(t, j)) - y) * (double(A(t, j)) - y);
+        sst[t] += (y - mean[t]) * (y - mean[t]);
+      }
     if (top_k) top_k_hits += count_top_k(arch, A, data, batch, options.top_k);
     if (arch.task == Task::binary)
       for (int j = 0; j < m; ++j) {
@@ -102,6 +116,16 @@ Evaluation evaluate(Network<float>& net, const Dataset& data, const EvaluationOp
   if (k > 0 && data.count) result.accuracy = double(correct) / data.count;
   if (top_k && data.count) result.top_k_accuracy = double(top_k_hits) / data.count;
   if (arch.task == Task::binary) result.roc_auc = roc_auc(scores, positive);
+  if (regression && data.count) {
+    double total = 0, r2 = 0;
+    for (int t = 0; t < targets; ++t) {
+      total += sse[t];
+      r2 += sst[t] > 0 ? 1 - sse[t] / sst[t] : (sse[t] == 0 ? 1.0 : 0.0);
+    }
+    result.mse = total / (double(data.count) * targets);
+    result.rmse = std::sqrt(*result.mse);
+    result.r2 = r2 / targets;
+  }
   return result;
 }
 

@@ -23,6 +23,14 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
+Monitor parse_monitor(std::string_view name, std::string_view option) {
+  if (name == "val_loss") return Monitor::val_loss;
+  if (name == "val_accuracy") return Monitor::val_accuracy;
+  throw Error(std::string(option) + ": '" + std::string(name) + "' is not one of val_loss, val_accuracy");
+}
+
+std::string to_string(Monitor monitor) { return monitor == Monitor::val_accuracy ? "val_accuracy" : "val_loss"; }
+
 void check_train_options(const TrainOptions& options) {
   if (options.batch_size < 1) throw Error("--batch-size: must be at least 1");
   if (options.epochs < 0) throw Error("--epochs: must not be negative");
@@ -109,6 +117,8 @@ void Trainer::check_data(const Dataset& train_set, const Dataset* validation_set
   if (tracks_best() && !validation_set)
     throw Error(std::string(options_.patience > 0 ? "--patience" : "--keep-best") +
                 ": needs a validation set (--val-split)");
+  if (options_.monitor == Monitor::val_accuracy && arch.classes() == 0)
+    throw Error("--monitor val_accuracy: a regression has no accuracy; monitor val_loss");
   if (progress_.samples_done > 0 && progress_.samples_done >= train_set.count)
     throw Error(train_set.feature_source + ": the run stopped after sample " + std::to_string(progress_.samples_done) +
                 " of epoch " + std::to_string(progress_.epochs_done + 1) + " but this training set has only " +
@@ -137,19 +147,26 @@ EpochMetrics Trainer::finish_epoch(int epoch, double learning_rate, const Datase
   return metrics;
 }
 
-// keep_best and patience: remembers the best validation epoch, and ends the run after `patience`
-// epochs without a lower validation loss.
+// keep_best and patience: remembers the best validation epoch (the lowest loss, or the highest
+// accuracy), and ends the run after `patience` epochs without a better one.
 void Trainer::keep_best_and_stop_early(int epoch, const Evaluation& validation) {
-  if (validation.loss < progress_.best_validation_loss) {
+  const bool by_accuracy = options_.monitor == Monitor::val_accuracy && validation.accuracy;
+  const bool better = by_accuracy ? *validation.accuracy > progress_.best_validation_accuracy
+                                  : validation.loss < progress_.best_validation_loss;
+  if (better) {
     progress_.best_validation_loss = validation.loss;
+    if (by_accuracy) progress_.best_validation_accuracy = *validation.accuracy;
     progress_.best_epoch = epoch;
     progress_.epochs_without_improvement = 0;
     progress_.best_parameters = last_epoch_parameters_;
   } else if (++progress_.epochs_without_improvement >= options_.patience && options_.patience > 0) {
     progress_.finished = true;
-    progress_.stop_reason = "early stopping: no lower validation loss for " + std::to_string(options_.patience) +
-                            " epochs (the best, " + std::to_string(progress_.best_validation_loss) +
-                            ", was at epoch " + std::to_string(progress_.best_epoch) + ")";
+    progress_.stop_reason = by_accuracy ? "early stopping: no higher validation accuracy for " + std::to_string(options_.patience) +
+                                              " epochs (the best, " + std::to_string(progress_.best_validation_accuracy) +
+                                              ", was at epoch " + std::to_string(progress_.best_epoch) + ")"
+                                        : "early stopping: no lower validation loss for " + std::to_string(options_.patience) +
+                                              " epochs (the best, " + std::to_string(progress_.best_validation_loss) +
+                                              ", was at epoch " + std::to_string(progress_.best_epoch) + ")";
   }
 }
 
@@ -222,9 +239,14 @@ void Trainer::train_batch(int epoch, const Dataset& train_set, std::span<const s
 
   const MatrixView<const float> A = net_.forward(X, options_.dropout, rng_);
   const double batch_loss = net_.loss(Y);
-  if (!std::isfinite(batch_loss)) {  // stop before the update, back at the last whole epoch
+  if (first_batch_loss_ == 0 && std::isfinite(batch_loss)) first_batch_loss_ = std::max(batch_loss, 1.0);
+  // A loss that grows a million-fold has exploded, even while it is still finite (a regression
+  // run once reached 1e43 and went on to write its model).
+  const bool exploded = !std::isfinite(batch_loss) || batch_loss > 1e6 * first_batch_loss_;
+  if (exploded) {  // stop before the update, back at the last whole epoch
     restore_parameters(last_epoch_parameters_);
-    TrainingDiverged diverged("training diverged: the loss is " + std::to_string(batch_loss) + " at epoch " +
+    TrainingDiverged diverged("training diverged: the loss is " + std::to_string(batch_loss) +
+                              (std::isfinite(batch_loss) ? " (a million times the first batch's)" : "") + " at epoch " +
                               std::to_string(epoch) + ", batch " + std::to_string(batch_number) + " of " +
                               std::to_string(batches) + "; try a smaller --lr");
     diverged.last_good_epoch = progress_.epochs_done;

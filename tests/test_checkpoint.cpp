@@ -106,6 +106,7 @@ TEST(Checkpoint, EveryNEpochsAndReadableAsAModel) {
   TrainOptions options;
   options.epochs = 5;
   options.checkpoint_every = 2;
+  options.monitor = Monitor::val_accuracy;
   test::ScratchDir dir;
   std::vector<int> at;
   TrainCallbacks callbacks;
@@ -118,6 +119,7 @@ TEST(Checkpoint, EveryNEpochsAndReadableAsAModel) {
   const Checkpoint c = load_checkpoint(dir / "c.ckpt");
   EXPECT_EQ(c.metadata.at("note"), "hello");
   EXPECT_EQ(c.options.epochs, 5);
+  EXPECT_EQ(c.options.monitor, Monitor::val_accuracy);
   EXPECT_EQ(load_model(dir / "c.ckpt").architecture().layers_string(), "6-4-2");
 }
 
@@ -202,6 +204,7 @@ TEST(Checkpoint, AnOlderCheckpointStillLoads) {
   EXPECT_DOUBLE_EQ(o.clip_norm, 5);
   EXPECT_EQ(o.patience, 0);
   EXPECT_TRUE(o.keep_best);
+  EXPECT_EQ(o.monitor, Monitor::val_loss);  // written before --monitor: its default
   EXPECT_EQ(o.checkpoint_every, 1);
   EXPECT_EQ(c.progress.epochs_done, 1);
   EXPECT_EQ(c.progress.best_epoch, 1);
@@ -227,8 +230,12 @@ TEST(Checkpoint, OptionsKeepTheirKeysAndMissingOnesTakeTheirDefaults) {
   test::ScratchDir dir;
   save_checkpoint(dir / "again.ckpt", trainer);
   const TensorFile again = TensorFile::read(dir / "again.ckpt");
-  EXPECT_EQ(nlohmann::json::parse(again.metadata().at("train.options")),
-            nlohmann::json::parse(old_file.metadata().at("train.options")));
+  // The keys of the old file keep their names and values; an option added since (--monitor)
+  // is written with its default.
+  nlohmann::json rewritten = nlohmann::json::parse(again.metadata().at("train.options"));
+  EXPECT_EQ(rewritten.at("monitor"), "val_loss");
+  rewritten.erase("monitor");
+  EXPECT_EQ(rewritten, nlohmann::json::parse(old_file.metadata().at("train.options")));
 
   std::map<std::string, std::string> metadata = again.metadata();
   metadata.erase(checksum_key);

@@ -46,11 +46,11 @@ class CliErrors : public ::testing::Test {
 
 TEST_F(CliErrors, NotFiniteValuesInCsv) {
   std::ofstream(dir / "nan.csv") << "a,b,c,d,y\n1,2,3,4,0\n1,nan,3,4,1\n";
-  expect_error(train_csv(dir / "nan.csv"), "nan.csv:3: column 1: 'nan' is not a finite number");
+  expect_error(train_csv(dir / "nan.csv"), "nan.csv:3: column 'b' (1): missing value ('nan')");
   std::ofstream(dir / "inf.csv") << "a,b,c,d,y\n1,2,3,4,inf\n";
-  expect_error(train_csv(dir / "inf.csv"), "inf.csv:2: column 4: 'inf' is not a finite number");
+  expect_error(train_csv(dir / "inf.csv"), "inf.csv:2: column 'y' (4): 'inf' is not a finite number");
   std::ofstream(dir / "big.csv") << "a,b,c,d,y\n1,2,1e39,4,1\n";  // beyond float: not finite either
-  expect_error(train_csv(dir / "big.csv"), "big.csv:2: column 2: '1e39' is not a finite number");
+  expect_error(train_csv(dir / "big.csv"), "big.csv:2: column 'c' (2): '1e39' is not a finite number");
   std::ofstream(dir / "pixels.csv") << "7,0,-inf,3\n";  // the MNIST form
   expect_error("train --data '" + dir / "pixels.csv" + "' --epochs 1", "'-inf' is not a finite number");
 }
@@ -118,7 +118,7 @@ TEST_F(CliErrors, FileNamesThatAreNotUtf8) {
 
   expect_error(train_csv(dir / "gone\xff.csv"), dir / "gone\xff.csv: No such file or directory");
   std::ofstream(dir / "bad\xff.csv") << "a,b,c,d,y\n1,2,x,4,0\n";
-  expect_error(train_csv(dir / "bad\xff.csv"), dir / "bad\xff.csv:2: column 2: 'x' is not a finite number");
+  expect_error(train_csv(dir / "bad\xff.csv"), dir / "bad\xff.csv:2: column 'c' (2): 'x' is not a number");
 }
 
 // `ulimit -f` (RLIMIT_FSIZE) makes writes past the limit fail with EFBIG, as a full disk makes

@@ -354,6 +354,90 @@ TEST(Evaluation, TopKAndThresholdByHand) {
   EXPECT_DOUBLE_EQ(*strict.roc_auc, 1.0);
 }
 
+TEST(Evaluation, RegressionMseRmseAndR2ByHand) {
+  // Identity network with two outputs: A = x. Targets (1, 10), (2, 20), (3, 30).
+  Network<float> net(Architecture{{2, 2}, Activation::relu, Task::regression, 1, false});
+  net.W(1)(0, 0) = net.W(1)(1, 1) = 1;
+  Dataset data;
+  data.feature_source = data.label_source = "by hand";
+  data.features = 2;
+  data.pixel_input = false;
+  data.targets = 2;
+  data.values = {1, 12,  2, 20,  4, 30};  // errors: (0, 2), (0, 0), (1, 0)
+  data.labels = {1, 10,  2, 20,  3, 30};
+  data.count = 3;
+  const Evaluation e = evaluate(net, data);
+  EXPECT_DOUBLE_EQ(*e.mse, 5.0 / 6);  // SSE 1 + 4 over 6 outputs
+  EXPECT_DOUBLE_EQ(*e.rmse, std::sqrt(5.0 / 6));
+  // Target 1: SSE 1, SST 2; target 2: SSE 4, SST 200.
+  EXPECT_DOUBLE_EQ(*e.r2, ((1 - 1.0 / 2) + (1 - 4.0 / 200)) / 2);
+  EXPECT_DOUBLE_EQ(e.loss, 5.0 / 6);  // (1/2m) Σ ‖a - y‖² = 5 / 6
+  EXPECT_FALSE(e.accuracy);
+}
+
+TEST(Training, ALossThatExplodesIsDivergenceEvenWhileFinite) {
+  // Targets in the thousands and a rate far too high: the loss grows by orders of magnitude per
+  // batch and stays finite for a while; it must stop long before 1e43.
+  Dataset data;
+  data.feature_source = data.label_source = "explode";
+  data.features = 1;
+  data.pixel_input = false;
+  for (int s = 0; s < 64; ++s) data.values.push_back(float(s)), data.labels.push_back(1000.0f * s);
+  data.count = 64;
+  Network<float> net(Architecture{{1, 4, 1}, Activation::relu, Task::regression, 1, false});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 50;
+  options.batch_size = 8;
+  options.learning_rate = 0.01;
+  try {
+    train(net, data, options, rng);
+    FAIL() << "should diverge";
+  } catch (const TrainingDiverged& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("a million times the first batch's"), std::string::npos) << message;
+  }
+  for (float p : net.parameters()) ASSERT_TRUE(std::isfinite(p));
+}
+
+TEST(Training, MonitorValAccuracyKeepsTheMostAccurateEpoch) {
+  Dataset data = stripes(40, 30, 3, 5);
+  const Dataset validation = stripes(300, 30, 3, 6);
+  Rng labels(8);
+  for (float& label : data.labels) label = float(labels.below(3));
+  Network<float> net(Architecture{{30, 64, 3}});
+  Rng rng(1);
+  net.initialize(rng);
+  TrainOptions options;
+  options.epochs = 200;
+  options.batch_size = 8;
+  options.learning_rate = 0.5;
+  options.patience = 4;
+  options.monitor = Monitor::val_accuracy;
+  std::vector<double> accuracies;
+  TrainCallbacks callbacks;
+  callbacks.on_epoch = [&](const EpochMetrics& m) { accuracies.push_back(*m.validation->accuracy); };
+  Trainer trainer(net, options, rng);
+  trainer.run(data, &validation, nullptr, callbacks);
+  ASSERT_LT(accuracies.size(), 200u) << "never stopped";
+  const auto best = std::max_element(accuracies.begin(), accuracies.end());  // the first of the best
+  EXPECT_EQ(trainer.progress().best_epoch, int(best - accuracies.begin()) + 1);
+  EXPECT_DOUBLE_EQ(trainer.progress().best_validation_accuracy, *best);
+  EXPECT_EQ(accuracies.size(), std::size_t(trainer.progress().best_epoch + 4));
+  EXPECT_NE(trainer.progress().stop_reason.find("no higher validation accuracy"), std::string::npos);
+  EXPECT_DOUBLE_EQ(*evaluate(net, validation).accuracy, *best);
+  // A regression has no accuracy to monitor.
+  Network<float> regression(Architecture{{30, 1}, Activation::relu, Task::regression});
+  Trainer refused(regression, options, rng);
+  try {
+    refused.run(data, &validation);
+    FAIL() << "val_accuracy on a regression should be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--monitor val_accuracy"), std::string::npos) << e.what();
+  }
+}
+
 // An output of exactly 0.5 (all parameters 0: σ(0)) is class 1 for evaluate(), for predict()'s
 // outputs read through predicted_class(), and so for `mlp predict`, `mlp eval` and `mlp show`.
 TEST(Training, AProbabilityOfExactlyOneHalfIsClassOneEverywhere) {

@@ -23,7 +23,25 @@ struct Dataset {
   bool pixel_input = true;             ///< features are in `pixels`, else in `values`
   std::vector<std::uint8_t> pixels;    ///< count * features, when pixel_input
   std::vector<float> values;           ///< count * features, otherwise
-  std::vector<float> labels;           ///< count: a class index or a regression target; empty if unlabelled
+  /// count * targets: a class index or regression targets, sample by sample; empty if unlabelled
+  std::vector<float> labels;
+  int targets = 1;                     ///< label values per sample (regression with several targets)
+
+  // What a CSV file said about its columns, for preprocessing (preprocessing.hpp) and messages.
+  std::vector<std::string> columns;    ///< the feature columns' names (header or "column N")
+  std::vector<std::string> label_columns;  ///< the label columns' names
+  bool named_columns = false;          ///< the names come from a header
+  std::vector<int> column_index;       ///< each feature column's index in the file
+  std::vector<int> label_index;        ///< each label column's index in the file
+  int file_columns = 0;                ///< the columns of the file
+  /// Per feature column: empty for numbers; for a categorical column, the texts whose index
+  /// `values` holds (NaN: missing).
+  std::vector<std::vector<std::string>> categories;
+  /// The names of the classes the labels index; empty: labels are the numbers as read.
+  std::vector<std::string> classes;
+  std::vector<std::size_t> lines;      ///< CSV: the line of the file each sample starts on
+  /// The line of sample s for messages: "wine.csv:12" (or "wine.csv, sample 12" without lines).
+  std::string where(std::size_t s) const;
 };
 
 /// The two datasets of an MNIST-like folder.
@@ -39,33 +57,66 @@ struct TrainTest {
 /// @throws Error naming the file: unreadable, wrong magic, truncated, or counts that differ
 Dataset read_idx(const std::string& images_path, const std::string& labels_path);
 
+/// Whether a CSV file starts with a line of column names.
+enum class CsvHeader { detect, present, absent };
+
 /// How to read a CSV file. The common MNIST form is the default: the label first, then pixel
 /// values 0..255.
 struct CsvOptions {
-  std::string label_column;  ///< the label's header name or 0-based index; empty: the first column
+  /// The label's header name or 0-based index (negative: from the end, -1 the last column);
+  /// several, comma-separated, for regression with several targets. Empty: the first column.
+  /// "#4" is always an index. Otherwise a text that names one column and indexes another is
+  /// refused as ambiguous.
+  std::string label_column;
   bool labelled = true;      ///< false: there is no label column
-  bool pixels = true;        ///< features are pixels 0..255; false: floats, taken as they are
+  bool pixels = true;        ///< features are pixels 0..255; false: floats (or categories)
+  /// detect: the first line is a header when it holds a text where the second line holds a
+  /// number, or when it is exactly 0,1,...,n-1 (pandas' names for unnamed columns), n >= 4.
+  /// A detected first line with another number of fields than the second is a preamble: passed
+  /// over, the columns unnamed (scikit-learn's "178,13,class_0,class_1,class_2").
+  CsvHeader header = CsvHeader::detect;
+  char separator = 0;        ///< ',' ';' '\t' or ' ' (runs of spaces); 0: detect_separator()
+  /// Missing values (empty, NA, N/A, NaN, null, None, ?) are read as NaN, for imputation; else
+  /// each one is an error naming the file, line and column.
+  bool allow_missing = false;
+  /// Feature columns (names or indices) whose values are categories (texts), not numbers.
+  std::vector<std::string> categorical;
+  /// When not empty: the feature columns (names or indices), in this order; the file's other
+  /// columns that are not labels are passed over. Empty: every column but the labels.
+  std::vector<std::string> features;
 };
-/// A CSV file as a Dataset. An optional header line (recognized by a non-numeric field) is
-/// skipped. @throws Error naming the file, and the line, of any malformed field
+/// A CSV file as a Dataset. Label texts become classes (sorted names, see Dataset::classes);
+/// numeric labels stay numbers. @throws Error naming the file, and the line and column, of any
+/// malformed field
 Dataset read_csv(const std::string& path, const CsvOptions& options);
 /// The number of fields on the first line of a CSV file.
-int csv_columns(const std::string& path);
+int csv_columns(const std::string& path, char separator = 0);
+/// The fields of the header of a CSV file, or none when it has none (detected as read_csv does).
+std::vector<std::string> csv_header(const std::string& path, const CsvOptions& options);
+/// Whether a field stands for a missing value: empty, NA, N/A, NaN, null, None, ? and the like.
+bool is_missing(std::string_view field);
 
 /// The train and t10k files of an MNIST-like folder: `train-images-idx3-ubyte`,
 /// `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each also
 /// accepted with ".gz".
 TrainTest read_idx_folder(const std::string& folder);
 
-/// Moves the last `fraction` of `data` (0 < fraction < 1) into a new dataset, for validation.
+/// Moves `fraction` of `data` (0 < fraction < 1) into a new dataset, for validation or test:
+/// the samples are drawn after a shuffle seeded by `seed`; with `stratify`, the same share of
+/// every class is drawn (so a file sorted by class still gives every class to both sides). Both
+/// keep the file order of their samples.
+/// @param option names the option in errors: "--val-split", "--test-split"
 /// @return the held-out samples; `data` keeps the others
-Dataset split_off(Dataset& data, double fraction);
+Dataset split_off(Dataset& data, double fraction, std::uint64_t seed = 1, bool stratify = false,
+                  const std::string& option = "--val-split");
+/// The samples `indices` of `data`, with its column and class descriptions.
+Dataset subset(const Dataset& data, std::span<const std::size_t> indices);
 /// The bytes a dataset's samples and labels take in memory (for --max-memory).
 std::size_t dataset_bytes(const Dataset& data);
 
 /// @throws Error naming the file unless the data fits the network: n[0] features, and labels
 ///         that are classes of the task (0..k-1 for multiclass) or finite targets (regression,
-///         n[L] = 1)
+///         n[L] = targets)
 void check_fits(const Dataset& data, const Architecture& arch);
 
 /// X (n[0], m): column j is sample indices[j], pixels divided by 255; m = indices.size().
@@ -73,7 +124,7 @@ template <typename T>
 void gather_batch(const Dataset& data, std::span<const std::size_t> indices, MatrixView<T> X);
 
 /// Y (n[L], m) for the task: one-hot labels (multiclass), [label == positive] (binary), the
-/// target (regression).
+/// targets (regression).
 template <typename T>
 void gather_targets(const Dataset& data, std::span<const std::size_t> indices,
                     const Architecture& arch, MatrixView<T> Y);

@@ -33,6 +33,10 @@ struct Evaluation {
   /// Binary: the area under the ROC curve, the probability that a random positive sample scores
   /// above a random negative one (ties count half); none if one class is absent.
   std::optional<double> roc_auc;
+  /// Regression: the mean squared error over every output of every sample, its root, and R²,
+  /// 1 - SSE/SST of each target averaged over the targets (scikit-learn's r2_score; a constant
+  /// target gives 1 if predicted exactly, else 0).
+  std::optional<double> mse, rmse, r2;
 
   double precision(int c) const;  ///< of class c: right among those predicted c
   double recall(int c) const;     ///< of class c: found among those truly c

@@ -24,6 +24,13 @@
 
 namespace mlp {
 
+/// What --patience and --keep-best compare between epochs: the validation loss (lower is better)
+/// or the validation accuracy (higher is better).
+enum class Monitor { val_loss, val_accuracy };
+/// @throws Error naming `option` for any other name than "val_loss" or "val_accuracy"
+Monitor parse_monitor(std::string_view name, std::string_view option = "--monitor");
+std::string to_string(Monitor monitor);
+
 /// How a run trains. Each field is a `mlp train` option (cli/train.cpp binds them) and a key of a
 /// checkpoint's "train.options" (src/checkpoint.cpp lists them).
 struct TrainOptions {
@@ -39,6 +46,7 @@ struct TrainOptions {
   /// with the best epoch's parameters. Needs a validation set.
   int patience = 0;
   bool keep_best = false;           ///< end with the best validation epoch's parameters (implied by patience)
+  Monitor monitor = Monitor::val_loss;  ///< what "best" means for patience and keep_best
   int checkpoint_every = 0;         ///< call on_checkpoint after every this many epochs (0: only when stopped)
   /// Set from elsewhere (a SIGINT handler): the current batch is finished, on_checkpoint is called
   /// and training returns; a checkpoint then resumes exactly where it stopped. Not saved.
@@ -97,6 +105,9 @@ struct TrainProgress {
   std::string epoch_start_rng;      ///< Rng::state() when that epoch began: its order is drawn again
   /// The best validation loss so far (keep_best, patience), its epoch and parameters.
   double best_validation_loss = std::numeric_limits<double>::infinity();
+  /// With Monitor::val_accuracy: the best validation accuracy so far (-1: none yet), whose epoch
+  /// best_epoch is; best_validation_loss is then that epoch's loss.
+  double best_validation_accuracy = -1;
   int best_epoch = 0;               ///< see best_validation_loss
   int epochs_without_improvement = 0;
   std::vector<float> best_parameters;  ///< see best_validation_loss
@@ -150,7 +161,8 @@ class Trainer {
   /// Runs the remaining epochs. Each orders the samples (shuffled from the Rng unless disabled),
   /// cuts them into batches of m, and makes one forward pass, one backward pass and one optimizer
   /// step per batch. Returns the metrics of the epochs it ran. Throws TrainingDiverged for a
-  /// batch whose loss is not finite, and Error for data that does not fit the network.
+  /// batch whose loss is not finite or has exploded (beyond 1e6 times the run's first batch's,
+  /// or its 1 when that is smaller), and Error for data that does not fit the network.
   std::vector<EpochMetrics> run(const Dataset& train_set, const Dataset* validation_set = nullptr,
                                 const Dataset* test_set = nullptr, const TrainCallbacks& callbacks = {});
 
@@ -182,6 +194,8 @@ class Trainer {
   std::vector<float> last_epoch_parameters_;  ///< to fall back to when the loss diverges
   std::unique_ptr<detail::ThreadChooser> threads_;
   double last_batch_seconds_ = 0;  ///< what threads_ is told before the next batch
+  /// The loss of this run's first batch: a batch loss beyond a million times it has exploded.
+  double first_batch_loss_ = 0;
 };
 
 /// Scales `gradients` by max_norm / (‖g‖ + 1e-6) when their L2 norm ‖g‖ exceeds max_norm (as
