@@ -129,8 +129,5 @@ CsvOptions csv_options(const std::string& label_column);
 // The training and test sets named by the data options; the test set may be absent for CSV.
 std::pair<Dataset, std::optional<Dataset>> load_data(const DataOptions& options);
 nlohmann::json optional_number(const std::optional<double>& value);
-// The samples of a file to predict on (predict.cpp): IDX images, or CSV whose label column, if
-// any, is ignored; without --label-column, one column more than n[0] is a leading label.
-Dataset read_inputs(const std::string& path, const std::string& label_column, const Architecture& arch);
 
 }  // namespace mlp::cli

@@ -31,22 +31,11 @@ CLI::App* add_predict_command(CLI::App& app, PredictCommand& command) {
   return command_app;
 }
 
-Dataset read_inputs(const std::string& path, const std::string& label_column, const Architecture& arch) {
-  const bool csv = path.ends_with(".csv") || path.ends_with(".csv.gz");
-  if (!csv) return read_idx(path, "");
-  CsvOptions options;
-  options.label_column = label_column;
-  options.pixels = arch.pixel_input;
-  // Without --label-column, one column more than the network's inputs is a leading label.
-  options.labelled = !label_column.empty() || csv_columns(path) == arch.sizes[0] + 1;
-  return read_csv(path, options);
-}
-
 Dataset read_model_inputs(const std::string& path, const std::string& label_column, const Model& model,
                           const CsvFormatOptions& format) {
   const Architecture& arch = model.network.architecture();
-  const bool idx = !path.ends_with(".csv") && !path.ends_with(".csv.gz") && arch.pixel_input;
-  if (idx) return read_idx(path, "");
+  // The file's form decides how it is read, not the model: an IDX file holds pixels.
+  if (!path.ends_with(".csv") && !path.ends_with(".csv.gz")) return read_idx(path, "");
   if (!model.preprocessing.identity()) return model.read_csv(path, csv_format(format), false);
   CsvOptions options = csv_format(format);
   options.label_column = label_column;

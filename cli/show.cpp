@@ -20,6 +20,7 @@
 #include "pictures.hpp"
 #include "prediction_json.hpp"
 #include "progress.hpp"
+#include "tabular.hpp"
 
 namespace mlp::cli {
 
@@ -171,16 +172,13 @@ bool file_exists(const std::string& path) {
 // An IDX images file with its labels beside it (t10k-images-idx3-ubyte -> t10k-labels-idx1-ubyte),
 // so that the true label can be shown; CSV files carry theirs in a column.
 Dataset read_sample_file(const ShowCommand& command, const Model& model) {
-  const Architecture& arch = model.network.architecture();
   const std::string& path = command.input;
-  // A model trained on a table: its columns found, its preprocessing applied, labels as classes.
-  if (!model.preprocessing.identity()) return model.read_csv(path, {}, false);
   const auto at = path.rfind("images-idx3-ubyte");
   if (at != std::string::npos && path.find('/', at) == std::string::npos) {
     const std::string labels = path.substr(0, at) + "labels-idx1-ubyte" + path.substr(at + 17);
     if (file_exists(labels)) return read_idx(path, labels);
   }
-  return read_inputs(path, command.label_column, arch);
+  return read_model_inputs(path, command.label_column, model, {});
 }
 
 // Sample `index` of `data` alone.

@@ -138,7 +138,7 @@ TEST(Kernels, Avx2AndAvx512KernelsGiveTheSameBits) {
 }
 // Whether the code of `kernel` fuses a b + c: the AVX2 and AVX-512 copies do; the portable copy
 // only where the whole build targets a CPU with FMA (-DMLP_NATIVE=ON on such a CPU).
-bool fuses(MicroKernel kernel) {
+bool fuses([[maybe_unused]] MicroKernel kernel) {
 #ifdef FP_FAST_FMAF
   return true;
 #else
