@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <type_traits>
@@ -18,6 +19,7 @@ namespace {
 
 // Blocking: a KC x NR panel of B stays in L1, an MC x KC block of A in L2, KC x NC of B in L3.
 constexpr int KC = 256;
+static_assert(KC >= max_accumulate_columns, "matmul_nt_add sums its columns in one depth block");
 constexpr int MC = 128;   // a multiple of every MR
 constexpr int NC = 3072;  // a multiple of every NR
 // Columns of A up to this long are read in place (see gemm_serial).
@@ -286,34 +288,62 @@ void pack_b(const T* B, int ldb, bool tb, int k0, int kc, int j0, int n, T* out)
 }
 
 // c = alpha A b + beta c for `rows` <= ROWS rows of A (column-major, lda) and a vector b read
-// b_step apart. With rows == ROWS the sums have a fixed size and live in registers.
-template <int ROWS, typename T>
-void column_sum(int rows, int K, const T* A, int lda, const T* b, std::ptrdiff_t b_step, T alpha, T beta, T* c) {
-  T sum[ROWS] = {};
-  if (rows == ROWS) {
-    for (int k = 0; k < K; ++k, A += lda, b += b_step)
-      for (int i = 0; i < ROWS; ++i) sum[i] += A[i] * *b;
-  } else {
-    for (int k = 0; k < K; ++k, A += lda, b += b_step)
-      for (int i = 0; i < rows; ++i) sum[i] += A[i] * *b;
+// b_step apart. With rows == ROWS the sums have a fixed size and live in registers. Each element
+// is summed as the tiles of gemm_serial sum it, so that a column of C has the same bits whether
+// its product had one column or many: from zero over each depth block of KC, with fused
+// multiply-adds where the micro-kernels use them (`fused`), then c = alpha sum + beta c, fused too.
+template <int ROWS, bool fused, typename T>
+inline __attribute__((always_inline)) void column_sum(int rows, int K, const T* A, int lda, const T* b,
+                                                      std::ptrdiff_t b_step, T alpha, T beta, T* c) {
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    T sum[ROWS] = {};
+    const T* a = A + static_cast<std::ptrdiff_t>(k0) * lda;
+    const T* bk = b + k0 * b_step;
+    if (rows == ROWS) {
+      for (int k = 0; k < kc; ++k, a += lda, bk += b_step)
+        for (int i = 0; i < ROWS; ++i) sum[i] = fused ? std::fma(a[i], *bk, sum[i]) : sum[i] + a[i] * *bk;
+    } else {
+      for (int k = 0; k < kc; ++k, a += lda, bk += b_step)
+        for (int i = 0; i < rows; ++i) sum[i] = fused ? std::fma(a[i], *bk, sum[i]) : sum[i] + a[i] * *bk;
+    }
+    const T beta_block = k0 == 0 ? beta : T(1);  // later depth blocks accumulate
+    for (int i = 0; i < rows; ++i) {
+      if (beta_block == T(0)) c[i] = alpha * sum[i];
+      else c[i] = fused ? std::fma(alpha, sum[i], beta_block * c[i]) : alpha * sum[i] + beta_block * c[i];
+    }
   }
-  for (int i = 0; i < rows; ++i) c[i] = alpha * sum[i] + (beta == T(0) ? T(0) : beta * c[i]);
 }
 
 // C = alpha A op(B) + beta C for fewer columns than a tile (one image at inference): each column
 // of C is a sum of columns of A, taken 64 rows at a time so that the partial sums stay in
 // registers while A streams by; a tile would waste most of its work.
-template <typename T>
-void gemm_few_columns(bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb, T beta, T* C,
-                      int ldc) {
+template <bool fused, typename T>
+inline __attribute__((always_inline)) void few_columns_body(bool tb, int M, int N, int K, T alpha, const T* A, int lda,
+                                                            const T* B, int ldb, T beta, T* C, int ldc) {
   for (int j = 0; j < N; ++j) {
     const T* b = B + (tb ? j : static_cast<std::ptrdiff_t>(j) * ldb);
     const std::ptrdiff_t b_step = tb ? ldb : 1;
     T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
     int i0 = 0;
-    for (; i0 + 64 <= M; i0 += 64) column_sum<64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
-    if (i0 < M) column_sum<64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+    for (; i0 + 64 <= M; i0 += 64) column_sum<64, fused>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+    if (i0 < M) column_sum<64, fused>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
   }
+}
+
+// With the AVX2 and AVX-512 kernels, which sum with fused multiply-adds.
+__attribute__((target("avx2,fma"))) void few_columns_fused(bool tb, int M, int N, int K, float alpha, const float* A,
+                                                           int lda, const float* B, int ldb, float beta, float* C,
+                                                           int ldc) {
+  few_columns_body<true>(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+template <typename T>
+void gemm_few_columns(bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb, T beta, T* C,
+                      int ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    if (selected != MicroKernel::portable) return few_columns_fused(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  few_columns_body<false>(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 // A thread's packing buffer, grown to what its products need and never filled: pages that no

@@ -2,6 +2,7 @@
 #include "mlp/kernels.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 #include "gemm.hpp"
 
@@ -18,6 +19,15 @@ void linear_forward(MatrixView<const T> W, MatrixView<const T> A_prev, const T* 
 template <typename T>
 void matmul_nt(MatrixView<const T> dZ, MatrixView<const T> A_prev, T scale, MatrixView<T> dW) {
   detail::gemm(false, true, dW.rows, dW.cols, dZ.cols, scale, dZ.data, dZ.rows, A_prev.data, A_prev.rows, T(0),
+               dW.data, dW.rows);
+}
+
+template <typename T>
+void matmul_nt_add(MatrixView<const T> dZ, MatrixView<const T> A_prev, MatrixView<T> dW) {
+  // Within one depth block the product starts its sums from zero and ends with C = 1 * sum + 1 * C,
+  // one rounding; a sum of products started from +0 is never -0, so this equals sum-then-add.
+  assert(dZ.cols <= max_accumulate_columns);
+  detail::gemm(false, true, dW.rows, dW.cols, dZ.cols, T(1), dZ.data, dZ.rows, A_prev.data, A_prev.rows, T(1),
                dW.data, dW.rows);
 }
 
@@ -41,6 +51,7 @@ void row_sums(MatrixView<const T> dZ, T scale, T* db) {
   template void linear_forward(MatrixView<const T>, MatrixView<const T>, const T*,          \
                                MatrixView<T>);                                              \
   template void matmul_nt(MatrixView<const T>, MatrixView<const T>, T, MatrixView<T>);      \
+  template void matmul_nt_add(MatrixView<const T>, MatrixView<const T>, MatrixView<T>);     \
   template void matmul_tn(MatrixView<const T>, MatrixView<const T>, MatrixView<T>);         \
   template void row_sums(MatrixView<const T>, T, T*);
 MLP_INSTANTIATE(float)

@@ -19,6 +19,14 @@ void linear_forward(MatrixView<const T> W, MatrixView<const T> A_prev, const T* 
 template <typename T>
 void matmul_nt(MatrixView<const T> dZ, MatrixView<const T> A_prev, T scale, MatrixView<T> dW);
 
+/// dW += dZ A_prevᵀ: the product summed from zero over the m columns, then added to dW, rounded
+/// once: the same bits as matmul_nt with scale 1 into a buffer, then an elementwise dW += buffer.
+/// m <= max_accumulate_columns.   dZ (n, m), A_prev (k, m), dW (n, k).
+template <typename T>
+void matmul_nt_add(MatrixView<const T> dZ, MatrixView<const T> A_prev, MatrixView<T> dW);
+/// The widest product matmul_nt_add sums in one piece (the depth block of the matrix product).
+constexpr int max_accumulate_columns = 256;
+
 /// dA_prev = Wᵀ dZ.   W (n, k), dZ (n, m), dA_prev (k, m).
 template <typename T>
 void matmul_tn(MatrixView<const T> W, MatrixView<const T> dZ, MatrixView<T> dA_prev);

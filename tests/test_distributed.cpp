@@ -1,0 +1,268 @@
+// Data-parallel training without MPI: ranks as threads of this process, exchanging through
+// mailboxes. A batch split over any number of ranks must give the single process's bits.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "mlp/distributed.hpp"
+#include "mlp/error.hpp"
+#include "mlp/kernels.hpp"
+#include "mlp/network.hpp"
+#include "mlp/optimizers.hpp"
+
+namespace mlp {
+namespace {
+
+// Messages between the threads of one test: one queue per (from, to) pair, and broadcasts as
+// a message from the root to each other rank.
+class Mailboxes {
+ public:
+  explicit Mailboxes(int ranks) : ranks_(ranks) {}
+  int ranks() const { return ranks_; }
+  void put(int from, int to, std::vector<std::byte> message) {
+    std::lock_guard lock(mutex_);
+    queues_[{from, to}].push_back(std::move(message));
+    ready_.notify_all();
+  }
+  std::vector<std::byte> take(int from, int to) {
+    std::unique_lock lock(mutex_);
+    auto& queue = queues_[{from, to}];
+    if (!ready_.wait_for(lock, std::chrono::seconds(20), [&] { return !queue.empty(); }))
+      throw Error("rank " + std::to_string(to) + ": nothing from rank " + std::to_string(from));
+    std::vector<std::byte> message = std::move(queue.front());
+    queue.pop_front();
+    return message;
+  }
+
+ private:
+  int ranks_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::map<std::pair<int, int>, std::deque<std::vector<std::byte>>> queues_;
+};
+
+class ThreadGroup final : public ProcessGroup {
+ public:
+  ThreadGroup(Mailboxes& boxes, int rank) : boxes_(boxes), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return boxes_.ranks(); }
+  void send(int to, std::span<const std::byte> bytes) override { boxes_.put(rank_, to, {bytes.begin(), bytes.end()}); }
+  void receive(int from, std::span<std::byte> bytes) override {
+    const std::vector<std::byte> message = boxes_.take(from, rank_);
+    if (message.size() != bytes.size()) throw Error("message of the wrong size");
+    std::copy(message.begin(), message.end(), bytes.begin());
+  }
+  void broadcast(int root, std::span<std::byte> bytes) override {
+    if (rank_ == root) {
+      for (int r = 0; r < size(); ++r)
+        if (r != root) send(r, bytes);
+    } else {
+      receive(root, bytes);
+    }
+  }
+
+ private:
+  Mailboxes& boxes_;
+  int rank_;
+};
+
+// Runs body(group) on `ranks` threads, one rank each; rethrows the first failure.
+template <typename Body>
+void run_ranks(int ranks, Body body) {
+  Mailboxes boxes(ranks);
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(ranks);
+  for (int r = 0; r < ranks; ++r)
+    threads.emplace_back([&, r] {
+      ThreadGroup group(boxes, r);
+      try {
+        body(group);
+      } catch (const std::exception& e) {
+        failures[r] = e.what();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (const std::string& failure : failures) ASSERT_EQ(failure, "");
+}
+
+Matrix<float> random_matrix(int rows, int cols, Rng& rng, float low = -1, float high = 1) {
+  Matrix<float> M(rows, cols);
+  for (int j = 0; j < cols; ++j)
+    for (int i = 0; i < rows; ++i) M(i, j) = float(low + (high - low) * rng.uniform());
+  return M;
+}
+
+// One-hot targets of random classes.
+Matrix<float> random_targets(int classes, int cols, Rng& rng) {
+  Matrix<float> Y(classes, cols);
+  for (int j = 0; j < cols; ++j) Y(int(rng.below(classes)), j) = 1;
+  return Y;
+}
+
+MatrixView<const float> columns(const Matrix<float>& M, int first, int cols) {
+  return {M.data() + std::size_t(first) * M.rows(), M.rows(), cols};
+}
+
+bool same_bits(std::span<const float> a, std::span<const float> b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+TEST(Distributed, ShardRangesCoverTheBatchInOrder) {
+  for (int m : {1, 63, 64, 65, 200, 256, 1000})
+    for (int ranks = 1; ranks <= 7; ++ranks) {
+      int next_shard = 0, next_column = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const ShardRange range = shard_range(m, r, ranks);
+        EXPECT_EQ(range.first_shard, next_shard);
+        EXPECT_EQ(range.first_column, next_column);
+        EXPECT_GE(range.shards, Network<float>::shards(m) / ranks);
+        EXPECT_LE(range.shards, Network<float>::shards(m) / ranks + 1);
+        next_shard += range.shards, next_column += range.columns;
+      }
+      EXPECT_EQ(next_shard, Network<float>::shards(m));
+      EXPECT_EQ(next_column, m);
+    }
+}
+
+TEST(Distributed, ShardGradientsAddUpToTheBatchGradientBitForBit) {
+  // The single process's backward() is the shards' blocks added in order, then scaled.
+  Rng rng(3);
+  Network<float> net(Architecture{{20, 33, 17, 5}, Activation::tanh, Task::multiclass});
+  net.initialize(rng);
+  for (int m : {1, 5, 64, 65, 130, 257}) {
+    SCOPED_TRACE(m);
+    const Matrix<float> X = random_matrix(20, m, rng), Y = random_targets(5, m, rng);
+    net.forward(X);
+    net.backward(Y);
+    const std::vector<float> whole(net.gradients().begin(), net.gradients().end());
+    const std::size_t P = whole.size();
+    std::vector<float> shards(Network<float>::shards(m) * P);
+    net.backward_shards(Y, shards);
+    std::vector<float> sum(shards.begin(), shards.begin() + P);
+    for (int s = 1; s < Network<float>::shards(m); ++s)
+      for (std::size_t i = 0; i < P; ++i) sum[i] += shards[s * P + i];
+    for (float& g : sum) g *= 1.0f / float(m);
+    EXPECT_TRUE(same_bits(sum, whole));
+  }
+}
+
+TEST(Distributed, ColumnsComputeTheSameBitsWhateverBatchTheyAreIn) {
+  // Forward products of 1..5 columns take a path of their own (gemm_few_columns); it must sum as
+  // the tiles do, or a rank with a short part of a batch would compute other bits.
+  const MicroKernel chosen = micro_kernel();
+  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2, MicroKernel::avx512}) {
+    if (!use_micro_kernel(kernel)) continue;
+    SCOPED_TRACE(to_string(kernel));
+    Rng rng(4);
+    for (const auto& [n, k] : {std::pair{10, 7}, {70, 300}, {129, 784}}) {
+      const Matrix<float> W = random_matrix(n, k, rng), X = random_matrix(k, 40, rng), b = random_matrix(n, 1, rng);
+      Matrix<float> Z(n, 40);
+      linear_forward<float>(W, X, b.data(), Z);
+      for (int first : {0, 37})
+        for (int cols = 1; first + cols <= 40 && cols <= 7; ++cols) {
+          Matrix<float> part(n, cols);
+          linear_forward<float>(W, columns(X, first, cols), b.data(), part);
+          EXPECT_EQ(0, std::memcmp(part.data(), Z.data() + std::size_t(first) * n, sizeof(float) * n * cols))
+              << "n=" << n << " k=" << k << " columns " << first << "+" << cols;
+        }
+    }
+  }
+  use_micro_kernel(chosen);
+}
+
+// Trains `steps` batches of m with dropout and Adam on `ranks` threads; returns rank 0's
+// parameters and checks that every rank ends with the same ones and the same Rng.
+std::vector<float> train_on_ranks(int ranks, int m, int steps, std::vector<double>* losses = nullptr) {
+  const Architecture arch{{12, 40, 24, 3}, Activation::relu, Task::multiclass};
+  Rng data_rng(9);
+  const Matrix<float> X = random_matrix(12, m * steps, data_rng), Y = random_targets(3, m * steps, data_rng);
+  std::vector<std::vector<float>> results(ranks);
+  std::vector<std::string> rng_states(ranks);
+  run_ranks(ranks, [&](ProcessGroup& group) {
+    Rng rng(11);
+    Network<float> net(arch);
+    net.initialize(rng);
+    OptimizerOptions adam;
+    adam.kind = OptimizerKind::adam;
+    Optimizer optimizer(adam, net.parameters().size());
+    DataParallel parallel(group);
+    for (int step = 0; step < steps; ++step) {
+      const ShardRange mine = parallel.range(m);
+      const int first = step * m + mine.first_column;
+      net.forward(columns(X, first, mine.columns), 0.3, rng, mine.first_column, m);
+      const DataParallel::Totals totals = parallel.backward(net, columns(Y, first, mine.columns), m, 0);
+      if (losses && group.rank() == 0) losses->push_back(totals.loss_sum);
+      optimizer.step(net.parameters(), net.gradients(), 0.01);
+    }
+    results[group.rank()].assign(net.parameters().begin(), net.parameters().end());
+    rng_states[group.rank()] = rng.state();
+  });
+  for (int r = 1; r < ranks; ++r) {
+    EXPECT_TRUE(same_bits(results[r], results[0])) << "rank " << r;
+    EXPECT_EQ(rng_states[r], rng_states[0]) << "rank " << r;
+  }
+  return results[0];
+}
+
+TEST(Distributed, AnyNumberOfRanksTrainsTheSameBitsAsOne) {
+  // 150 = 64 + 64 + 22: three shards, one short; with 4 and 5 ranks some have none.
+  for (int m : {150, 64, 7}) {
+    SCOPED_TRACE(m);
+    std::vector<double> losses_one;
+    const std::vector<float> one = train_on_ranks(1, m, 4, &losses_one);
+    for (int ranks : {2, 3, 4, 5}) {
+      std::vector<double> losses;
+      EXPECT_TRUE(same_bits(train_on_ranks(ranks, m, 4, &losses), one)) << ranks << " ranks";
+      EXPECT_EQ(0, std::memcmp(losses.data(), losses_one.data(), sizeof(double) * losses.size()));
+    }
+  }
+}
+
+TEST(Distributed, TheSplitRunIsTheSingleProcessRun) {
+  // One rank through DataParallel is Network::backward on the whole batch, dropout included.
+  const int m = 150;
+  const std::vector<float> split = train_on_ranks(3, m, 3);
+  const Architecture arch{{12, 40, 24, 3}, Activation::relu, Task::multiclass};
+  Rng data_rng(9);
+  const Matrix<float> X = random_matrix(12, m * 3, data_rng), Y = random_targets(3, m * 3, data_rng);
+  Rng rng(11);
+  Network<float> net(arch);
+  net.initialize(rng);
+  OptimizerOptions adam;
+  adam.kind = OptimizerKind::adam;
+  Optimizer optimizer(adam, net.parameters().size());
+  for (int step = 0; step < 3; ++step) {
+    net.forward(columns(X, step * m, m), 0.3, rng);
+    net.backward(columns(Y, step * m, m));
+    optimizer.step(net.parameters(), net.gradients(), 0.01);
+  }
+  EXPECT_TRUE(same_bits(split, {net.parameters().begin(), net.parameters().end()}));
+}
+
+TEST(Distributed, FirstFailureNamesTheRankOnEveryRank) {
+  std::vector<std::string> seen(3);
+  run_ranks(3, [&](ProcessGroup& group) {
+    seen[group.rank()] = first_failure(group, group.rank() == 1 ? "data/x: no such file" : "");
+  });
+  for (const std::string& line : seen) EXPECT_EQ(line, "rank 1: data/x: no such file");
+  run_ranks(2, [&](ProcessGroup& group) { seen[group.rank()] = first_failure(group, ""); });
+  EXPECT_EQ(seen[0], "");
+  EXPECT_EQ(seen[1], "");
+}
+
+TEST(Distributed, SingleProcessHasNoOneToTalkTo) {
+  SingleProcess one;
+  std::byte b{};
+  EXPECT_THROW(one.send(1, {&b, 1}), Error);
+  std::vector<float> out(3), partials = {1, 2, 3};
+  fold_in_shard_order<float>(one, 10, partials, out);
+  EXPECT_EQ(out, partials);
+}
+
+}  // namespace
+}  // namespace mlp
