@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <vector>
 
 #include "gemm.hpp"
 
@@ -23,12 +24,10 @@ void matmul_nt(MatrixView<const T> dZ, MatrixView<const T> A_prev, T scale, Matr
 }
 
 template <typename T>
-void matmul_nt_add(MatrixView<const T> dZ, MatrixView<const T> A_prev, MatrixView<T> dW) {
-  // Within one depth block the product starts its sums from zero and ends with C = 1 * sum + 1 * C,
-  // one rounding; a sum of products started from +0 is never -0, so this equals sum-then-add.
-  assert(dZ.cols <= max_accumulate_columns);
-  detail::gemm(false, true, dW.rows, dW.cols, dZ.cols, T(1), dZ.data, dZ.rows, A_prev.data, A_prev.rows, T(1),
-               dW.data, dW.rows);
+void matmul_nt_shards(MatrixView<const T> dZ, MatrixView<const T> A_prev, int shard, MatrixView<T> dW) {
+  assert(shard > 0 && max_fold_columns % shard == 0);
+  detail::gemm(false, true, dW.rows, dW.cols, dZ.cols, T(1), dZ.data, dZ.rows, A_prev.data, A_prev.rows, T(0),
+               dW.data, dW.rows, shard);
 }
 
 template <typename T>
@@ -47,11 +46,23 @@ void row_sums(MatrixView<const T> dZ, T scale, T* db) {
   for (int i = 0; i < dZ.rows; ++i) db[i] *= scale;
 }
 
+template <typename T>
+void row_sums_shards(MatrixView<const T> dZ, int shard, T* db) {
+  std::vector<T> sum(dZ.rows);
+  for (int first = 0; first < dZ.cols; first += shard) {
+    row_sums<T>({dZ.col(first), dZ.rows, std::min(shard, dZ.cols - first)}, T(1), first == 0 ? db : sum.data());
+    if (first > 0)
+      for (int i = 0; i < dZ.rows; ++i) db[i] += sum[i];
+  }
+  if (dZ.cols == 0) std::fill(db, db + dZ.rows, T(0));
+}
+
 #define MLP_INSTANTIATE(T)                                                                  \
   template void linear_forward(MatrixView<const T>, MatrixView<const T>, const T*,          \
                                MatrixView<T>);                                              \
   template void matmul_nt(MatrixView<const T>, MatrixView<const T>, T, MatrixView<T>);      \
-  template void matmul_nt_add(MatrixView<const T>, MatrixView<const T>, MatrixView<T>);     \
+  template void matmul_nt_shards(MatrixView<const T>, MatrixView<const T>, int, MatrixView<T>); \
+  template void row_sums_shards(MatrixView<const T>, int, T*);                              \
   template void matmul_tn(MatrixView<const T>, MatrixView<const T>, MatrixView<T>);         \
   template void row_sums(MatrixView<const T>, T, T*);
 MLP_INSTANTIATE(float)

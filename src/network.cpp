@@ -13,7 +13,7 @@
 
 namespace mlp {
 
-static_assert(Network<float>::shard_columns <= max_accumulate_columns, "a shard is summed in one piece");
+static_assert(max_fold_columns % Network<float>::shard_columns == 0, "the product sums whole shards");
 
 int Architecture::classes() const {
   switch (task) {
@@ -196,7 +196,6 @@ void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradien
   assert(Y.rows == units(L) && Y.cols == m_);
   const int widest = *std::max_element(arch_.sizes.begin() + 1, arch_.sizes.end());
   if (dZ_.rows() < widest || dZ_.cols() < m_) dZ_ = Matrix<T>(widest, m_), dA_ = Matrix<T>(widest, m_);
-  db_shard_.resize(widest);
   const auto columns = [](MatrixView<const T> M, int first, int cols) { return MatrixView<const T>{M.col(first), M.rows, cols}; };
 
   MatrixView<T> dZ{dZ_.data(), units(L), m_};
@@ -205,21 +204,17 @@ void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradien
     const MatrixView<const T> A_prev = l == 1 ? X_ : A(l - 1);
     // dW[l] = Σ_shards dZ[l] A[l-1]ᵀ, db[l] = Σ_shards Σ_columns dZ[l]: each shard from zero,
     // added in order; the 1/m comes after.
-    for (int s = 0, first = 0; first < m_; ++s, first += shard_columns) {
-      const int cols = std::min(shard_columns, m_ - first);
-      const MatrixView<const T> dZ_s = columns(dZ, first, cols), A_s = columns(A_prev, first, cols);
-      if (!shard_gradients.empty()) {
+    if (shard_gradients.empty()) {
+      matmul_nt_shards<T>(dZ, A_prev, shard_columns, dW(l));
+      row_sums_shards<T>(dZ, shard_columns, db(l));
+    } else {
+      for (int s = 0, first = 0; first < m_; ++s, first += shard_columns) {
+        const int cols = std::min(shard_columns, m_ - first);
+        const MatrixView<const T> dZ_s = columns(dZ, first, cols), A_s = columns(A_prev, first, cols);
         T* block = shard_gradients.data() + std::size_t(s) * parameters_.size() + offsets_[l];
         const MatrixView<T> dW_s{block, units(l), units(l - 1)};
         matmul_nt<T>(dZ_s, A_s, T(1), dW_s);
         row_sums<T>(dZ_s, T(1), block + dW_s.size());
-      } else if (s == 0) {
-        matmul_nt<T>(dZ_s, A_s, T(1), dW(l));
-        row_sums<T>(dZ_s, T(1), db(l));
-      } else {
-        matmul_nt_add<T>(dZ_s, A_s, dW(l));
-        row_sums<T>(dZ_s, T(1), db_shard_.data());
-        for (int i = 0; i < units(l); ++i) db(l)[i] += db_shard_[i];
       }
     }
     if (l == 1) break;                                       // dA[0] = dX is not needed

@@ -130,25 +130,33 @@ TEST(Distributed, ShardRangesCoverTheBatchInOrder) {
 }
 
 TEST(Distributed, ShardGradientsAddUpToTheBatchGradientBitForBit) {
-  // The single process's backward() is the shards' blocks added in order, then scaled.
-  Rng rng(3);
-  Network<float> net(Architecture{{20, 33, 17, 5}, Activation::tanh, Task::multiclass});
-  net.initialize(rng);
-  for (int m : {1, 5, 64, 65, 130, 257}) {
-    SCOPED_TRACE(m);
-    const Matrix<float> X = random_matrix(20, m, rng), Y = random_targets(5, m, rng);
-    net.forward(X);
-    net.backward(Y);
-    const std::vector<float> whole(net.gradients().begin(), net.gradients().end());
-    const std::size_t P = whole.size();
-    std::vector<float> shards(Network<float>::shards(m) * P);
-    net.backward_shards(Y, shards);
-    std::vector<float> sum(shards.begin(), shards.begin() + P);
-    for (int s = 1; s < Network<float>::shards(m); ++s)
-      for (std::size_t i = 0; i < P; ++i) sum[i] += shards[s * P + i];
-    for (float& g : sum) g *= 1.0f / float(m);
-    EXPECT_TRUE(same_bits(sum, whole));
+  // The single process's backward() is the shards' blocks added in order, then scaled; with
+  // every micro-kernel, and with layers of fewer than 6 inputs (another path of the product).
+  const MicroKernel chosen = micro_kernel();
+  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2, MicroKernel::avx512}) {
+    if (!use_micro_kernel(kernel)) continue;
+    for (const std::vector<int>& sizes : {std::vector<int>{20, 33, 17, 5}, std::vector<int>{4, 40, 3, 5}}) {
+      Rng rng(3);
+      Network<float> net(Architecture{sizes, Activation::tanh, Task::multiclass});
+      net.initialize(rng);
+      for (int m : {1, 5, 64, 65, 130, 257, 300}) {
+        SCOPED_TRACE(::testing::Message() << to_string(kernel) << " n[0]=" << sizes[0] << " m=" << m);
+        const Matrix<float> X = random_matrix(sizes[0], m, rng), Y = random_targets(5, m, rng);
+        net.forward(X);
+        net.backward(Y);
+        const std::vector<float> whole(net.gradients().begin(), net.gradients().end());
+        const std::size_t P = whole.size();
+        std::vector<float> shards(Network<float>::shards(m) * P);
+        net.backward_shards(Y, shards);
+        std::vector<float> sum(shards.begin(), shards.begin() + P);
+        for (int s = 1; s < Network<float>::shards(m); ++s)
+          for (std::size_t i = 0; i < P; ++i) sum[i] += shards[s * P + i];
+        for (float& g : sum) g *= 1.0f / float(m);
+        EXPECT_TRUE(same_bits(sum, whole));
+      }
+    }
   }
+  use_micro_kernel(chosen);
 }
 
 TEST(Distributed, ColumnsComputeTheSameBitsWhateverBatchTheyAreIn) {

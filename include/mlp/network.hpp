@@ -154,7 +154,6 @@ class Network {
     return dropout_rate_ > 0 ? G_[l].view().first_cols(m_) : A(l);
   }
   Matrix<T> dZ_, dA_;             // backward's scratch: (max n[l], largest batch)
-  std::vector<T> db_shard_;       // one shard's row sums
 };
 
 }  // namespace mlp
