@@ -48,7 +48,8 @@ void row_sums(MatrixView<const T> dZ, T scale, T* db) {
 
 template <typename T>
 void row_sums_shards(MatrixView<const T> dZ, int shard, T* db) {
-  std::vector<T> sum(dZ.rows);
+  thread_local std::vector<T> sum;  // one shard's sums; kept, as every batch needs it again
+  sum.resize(dZ.rows);
   for (int first = 0; first < dZ.cols; first += shard) {
     row_sums<T>({dZ.col(first), dZ.rows, std::min(shard, dZ.cols - first)}, T(1), first == 0 ? db : sum.data());
     if (first > 0)

@@ -178,8 +178,6 @@ double Network<T>::loss_sum(MatrixView<const T> Y, std::span<double> shard_losse
 template <typename T>
 void Network<T>::backward(MatrixView<const T> Y) {
   backward_pass(Y, {});
-  const T inv_m = T(1) / T(m_);
-  for (T& g : gradients_) g *= inv_m;                      // (1/m) of the shards' sum
 }
 
 template <typename T>
@@ -207,6 +205,9 @@ void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradien
     if (shard_gradients.empty()) {
       matmul_nt_shards<T>(dZ, A_prev, shard_columns, dW(l));
       row_sums_shards<T>(dZ, shard_columns, db(l));
+      const T inv_m = T(1) / T(m_);                          // now, while dW[l] is in cache
+      T* const g = dW(l).data;
+      for (std::size_t i = 0, n = dW(l).size() + units(l); i < n; ++i) g[i] *= inv_m;
     } else {
       for (int s = 0, first = 0; first < m_; ++s, first += shard_columns) {
         const int cols = std::min(shard_columns, m_ - first);
