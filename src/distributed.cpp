@@ -13,7 +13,8 @@ namespace mlp {
 namespace {
 
 // The running sum travels in pieces of this many bytes, so that rank r + 1 adds its shards to
-// one piece while rank r is still sending the next (256 KiB: well past the latency of a message).
+// one piece while rank r is still sending the next: 256 KiB, well past the latency of a message,
+// and small enough to stay in L2 while it is added to (1 MiB took 3-4x longer on 2 ranks).
 constexpr std::size_t piece_bytes = std::size_t(1) << 18;
 
 template <typename T>
