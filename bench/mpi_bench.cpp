@@ -9,7 +9,8 @@
 // - exchange: for each size, the median and best seconds of MPI_Allreduce (MPI_SUM, in place)
 //   and of fold_in_shard_order with one shard's block per rank (what a step of training sends).
 // - train: random inputs and one-hot targets of the layer sizes (the speed does not depend on the
-//   values), SGD; each step is forward of this rank's columns, DataParallel::backward, update.
+//   values), SGD; each step is forward of this rank's columns, DataParallel::backward (one rank:
+//   Network::backward, as the trainer), update.
 //   samples/s from the median step time; exchange share = median over steps of the seconds in
 //   DataParallel's exchanges (waiting for slower ranks included) / the step's seconds.
 
@@ -83,6 +84,7 @@ void exchange(mlp::MpiGroup& group, const std::vector<long>& sizes, int reps) {
 void train(mlp::MpiGroup& group, const std::string& layers, int batch, int steps) {
   mlp::Architecture arch;
   arch.sizes = mlp::parse_layers(layers);
+  if (arch.outputs() == 1) arch.task = mlp::Task::binary;  // 784-16-32-1 of the benchmarks
   mlp::Rng rng(42);
   mlp::Network<float> net(arch);
   net.initialize(rng);
@@ -92,7 +94,7 @@ void train(mlp::MpiGroup& group, const std::string& layers, int batch, int steps
   mlp::Matrix<float> X(arch.sizes.front(), std::max(mine.columns, 1)), Y(arch.outputs(), std::max(mine.columns, 1));
   for (int j = 0; j < X.cols(); ++j) {
     for (int i = 0; i < X.rows(); ++i) X(i, j) = float(rng.uniform());
-    Y(int(rng.below(arch.outputs())), j) = 1;
+    Y(int(rng.below(arch.outputs())), j) = arch.outputs() == 1 ? float(rng.below(2)) : 1;
   }
   std::vector<double> step_seconds, shares;
   for (int step = 0; step < steps + 3; ++step) {  // three warm-up steps
@@ -100,7 +102,12 @@ void train(mlp::MpiGroup& group, const std::string& layers, int batch, int steps
     const Clock::time_point start = Clock::now();
     const mlp::MatrixView<const float> Xr = X.view().first_cols(mine.columns), Yr = Y.view().first_cols(mine.columns);
     net.forward(Xr);
-    parallel.backward(net, Yr, batch, 0);
+    if (group.size() == 1) {  // as the trainer: one process sums its shards in place
+      net.loss(Yr);
+      net.backward(Yr);
+    } else {
+      parallel.backward(net, Yr, batch, 0);
+    }
     sgd.step(net.parameters(), net.gradients(), 0.01);
     const double seconds = seconds_since(start);
     const double exchanged = parallel.take_exchange_seconds();
