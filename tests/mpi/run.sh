@@ -32,17 +32,20 @@ export OMP_NUM_THREADS=1
 fail() { echo "FAIL: $*"; exit 1; }
 same() { cmp -s "$1" "$2" || fail "$1 and $2 differ"; echo "ok: $(basename "$1") = $(basename "$2")"; }
 
-common=(train --data "$data" --layers 784-32-10 --batch-size 199 --seed 7 --quiet)
+layers=784-32-10
+[ "$case_name" = kill ] && layers=784-256-10  # epochs long enough to kill one in the middle
+common=(train --layers $layers --batch-size 199 --seed 7 --quiet)
+with_data=("${common[@]}" --data "$data")
 
 case $case_name in
 identical)
   for variant in sgd adam; do
     if [ $variant = sgd ]; then options=(--epochs 2 --lr 0.1)
     else options=(--epochs 2 --optimizer adam --lr 0.003 --dropout 0.2 --val-split 0.1 --keep-best); fi
-    "$mlp" "${common[@]}" "${options[@]}" --out "$work/$variant-1.safetensors" --metrics "$work/$variant-1.jsonl" ||
+    "$mlp" "${with_data[@]}" "${options[@]}" --out "$work/$variant-1.safetensors" --metrics "$work/$variant-1.jsonl" ||
       fail "one process ($variant)"
     for n in 2 3; do
-      "${mpirun[@]}" -np $n "$mlp" "${common[@]}" "${options[@]}" --out "$work/$variant-$n.safetensors" \
+      "${mpirun[@]}" -np $n "$mlp" "${with_data[@]}" "${options[@]}" --out "$work/$variant-$n.safetensors" \
         --metrics "$work/$variant-$n.jsonl" || fail "$n ranks ($variant)"
       same "$work/$variant-$n.safetensors" "$work/$variant-1.safetensors"
       # The losses and accuracies of every epoch too (the timings differ, of course).
@@ -53,15 +56,15 @@ identical)
   ;;
 resume)
   options=(--optimizer adam --lr 0.003 --dropout 0.1 --checkpoint "$work/c.ckpt" --checkpoint-every 1)
-  "$mlp" "${common[@]}" "${options[@]}" --epochs 3 --out "$work/straight.safetensors" || fail "one process"
-  "${mpirun[@]}" -np 2 "$mlp" "${common[@]}" "${options[@]}" --epochs 2 --out "$work/two.safetensors" || fail "2 ranks"
+  "$mlp" "${with_data[@]}" "${options[@]}" --epochs 3 --out "$work/straight.safetensors" || fail "one process"
+  "${mpirun[@]}" -np 2 "$mlp" "${with_data[@]}" "${options[@]}" --epochs 2 --out "$work/two.safetensors" || fail "2 ranks"
   "${mpirun[@]}" -np 3 "$mlp" train --resume "$work/c.ckpt" --epochs 3 --out "$work/resumed.safetensors" --quiet ||
     fail "3 ranks resuming"
   same "$work/resumed.safetensors" "$work/straight.safetensors"
   ;;
 kill)
-  options=(--layers 784-256-10 --lr 0.05 --checkpoint "$work/c.ckpt" --checkpoint-every 1)
-  "${mpirun[@]}" -np 2 "$mlp" "${common[@]}" "${options[@]}" --epochs 500 --out "$work/never.safetensors" \
+  options=(--lr 0.05)
+  "${mpirun[@]}" -np 2 "$mlp" "${with_data[@]}" "${options[@]}" --checkpoint "$work/c.ckpt" --checkpoint-every 1 --epochs 500 --out "$work/never.safetensors" \
     > "$work/log" 2>&1 &
   launcher_pid=$!
   for _ in $(seq 600); do [ -s "$work/c.ckpt" ] && break; sleep 0.05; done
@@ -84,13 +87,13 @@ kill)
   # The last checkpoint (after some epoch k < 5) goes on with one process to epoch 5, and ends
   # where one process from scratch does.
   "$mlp" train --resume "$work/c.ckpt" --epochs 5 --out "$work/resumed.safetensors" --quiet || fail "resume with 1"
-  "$mlp" "${common[@]}" "${options[@]}" --checkpoint "$work/other.ckpt" --epochs 5 --out "$work/straight.safetensors" ||
+  "$mlp" "${with_data[@]}" "${options[@]}" --epochs 5 --out "$work/straight.safetensors" ||
     fail "one process"
   same "$work/resumed.safetensors" "$work/straight.safetensors"
   ;;
 badinput)
   # One launch, two programs (MPMD): rank 1 is told to read a file that is not there.
-  "${mpirun[@]}" -np 1 "$mlp" "${common[@]}" --epochs 1 : -np 1 "$mlp" "${common[@]}" --epochs 1 --data "$work/missing" \
+  "${mpirun[@]}" -np 1 "$mlp" "${with_data[@]}" --epochs 1 : -np 1 "$mlp" "${common[@]}" --epochs 1 --data "$work/missing" \
     > "$work/log" 2>&1
   status=$?
   cat "$work/log"
@@ -98,7 +101,7 @@ badinput)
   [ "$(grep -c "^mlp: " "$work/log")" -eq 1 ] || fail "not exactly one line from mlp"
   grep -q "^mlp: rank 1: .*$work/missing" "$work/log" || fail "the line does not name rank 1 and the file"
   # Options that differ between ranks would train different models in lockstep: refused.
-  "${mpirun[@]}" -np 1 "$mlp" "${common[@]}" --epochs 1 : -np 1 "$mlp" "${common[@]}" --epochs 1 --lr 0.2 \
+  "${mpirun[@]}" -np 1 "$mlp" "${with_data[@]}" --epochs 1 : -np 1 "$mlp" "${with_data[@]}" --epochs 1 --lr 0.2 \
     > "$work/log" 2>&1
   status=$?
   cat "$work/log"
@@ -106,7 +109,7 @@ badinput)
   grep -q "^mlp: rank 1: " "$work/log" || fail "no line names rank 1"
   ;;
 hang)
-  "${mpirun[@]}" -np 2 "$mlp" "${common[@]}" --epochs 500 --comm-timeout 3 --metrics "$work/m.jsonl" > "$work/log" 2>&1 &
+  "${mpirun[@]}" -np 2 "$mlp" "${with_data[@]}" --epochs 500 --comm-timeout 3 --metrics "$work/m.jsonl" > "$work/log" 2>&1 &
   launcher_pid=$!
   for _ in $(seq 600); do [ -s "$work/m.jsonl" ] && break; sleep 0.05; done
   [ -s "$work/m.jsonl" ] || fail "no epoch after 30 s: $(cat "$work/log")"
