@@ -184,7 +184,7 @@ void run(const Config& c, const Options& o, const mlp::TrainTest& data, long rss
          long rss_loaded_kb, double load_seconds) {
   mlp::Architecture arch;
   arch.sizes = c.sizes;
-  arch.hidden = mlp::Activation::relu;
+  arch.hidden_activation = mlp::Activation::relu;
   arch.task = c.task;
   arch.positive = c.positive;
   arch.pixel_input = true;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <mlp/data.hpp>
+#include <mlp/training.hpp>
 
 namespace mlp::cli {
 
@@ -21,17 +22,16 @@ struct DataOptions {
   std::string label_column;         // CSV: the label's column name or index (general numeric CSV)
 };
 
+// `mlp train`: the training options themselves (bound to the flags as they are), and what the
+// command line adds around them: the network to build, the data, the outputs.
 struct TrainCommand {
   DataOptions data;
+  TrainOptions options;             // --epochs, --batch-size, --lr, --optimizer, ... (training.hpp)
   std::string layers;               // empty: {n[0]}-128-{outputs of the task}
   std::string activation = "relu";
   std::string task = "multiclass";
   int positive = 1;
-  int epochs = 10;
-  int batch_size = 64;
-  double learning_rate = 0.1;
   std::uint64_t seed = 1;
-  bool no_shuffle = false;
   double val_split = 0;
   std::string out;
   std::string metrics;
@@ -40,18 +40,7 @@ struct TrainCommand {
   bool quiet = false;
   bool verbose = false;             // data loading time, per-epoch timings
   std::string plot;                 // learning curves (SVG), rewritten after every epoch
-  std::string optimizer = "sgd";
-  double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, rho = 0.99, eps = 1e-8, weight_decay = 0;
-  std::string lr_schedule = "constant";
-  int lr_step = 10;
-  double lr_gamma = 0.1, min_lr = 0;
-  int warmup_epochs = 0;
-  double dropout = 0;
-  double clip_norm = 0;
-  int patience = 0;
-  bool keep_best = false;
   std::string checkpoint = "checkpoint.safetensors";  // where checkpoints go (every N epochs, Ctrl-C)
-  int checkpoint_every = 0;
   std::string resume;               // a checkpoint to go on from
   std::vector<std::string> given;   // the options given on the command line, by long name
 };

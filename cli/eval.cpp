@@ -129,7 +129,7 @@ int run_eval(const EvalCommand& command) {
   } else {
     if (command.verbose)
       std::printf("model %s: %s (%s, %s), %zu parameters\n", command.model.c_str(), arch.layers_string().c_str(),
-                  to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), arch.parameter_count());
+                  to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), arch.parameter_count());
     print_evaluation(result, arch, data.feature_source);
     if (command.verbose) {
       if (arch.task != Task::regression) print_per_class(result, arch);

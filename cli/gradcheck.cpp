@@ -28,7 +28,7 @@ CLI::App* add_gradcheck_command(CLI::App& app, GradcheckCommand& command) {
 int run_gradcheck(const GradcheckCommand& command) {
   Architecture arch;
   arch.task = parse_task(command.task);
-  arch.hidden = parse_activation(command.activation);
+  arch.hidden_activation = parse_activation(command.activation);
   arch.sizes = command.layers.empty() ? std::vector<int>{10, 8, 6, arch.task == Task::binary ? 1 : 4}
                                       : parse_layers(command.layers);
   check_architecture(arch);
@@ -55,7 +55,7 @@ int run_gradcheck(const GradcheckCommand& command) {
     return pass ? 0 : 1;
   }
   std::printf("gradcheck %s %s %s: largest relative error %.3e (layer %d, parameter %zu) over %zu parameters",
-              arch.layers_string().c_str(), to_string(arch.hidden).c_str(), to_string(arch.task).c_str(),
+              arch.layers_string().c_str(), to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(),
               result.max_relative_error, result.worst_layer, result.worst_parameter, result.checked);
   if (result.skipped) std::printf(", %zu skipped at ReLU kinks", result.skipped);
   std::printf("\n%s (tolerance %.1e)\n", pass ? "PASS" : "FAIL", command.tolerance);

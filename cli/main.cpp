@@ -12,6 +12,8 @@
 #include <mlp/error.hpp>
 
 #include "commands.hpp"
+#include "onnx.hpp"
+#include "serve.hpp"
 #include "suggest.hpp"
 
 using namespace mlp::cli;
@@ -30,11 +32,17 @@ int main(int argc, char** argv) {
   PredictCommand predict;
   GradcheckCommand gradcheck;
   ShowCommand show;
+  ExportCommand export_command;
+  ImportCommand import_command;
+  ServeCommand serve;
   CLI::App* train_app = add_train_command(app, train);
   CLI::App* eval_app = add_eval_command(app, eval);
   CLI::App* predict_app = add_predict_command(app, predict);
   CLI::App* gradcheck_app = add_gradcheck_command(app, gradcheck);
   CLI::App* show_app = add_show_command(app, show);
+  CLI::App* export_app = add_export_command(app, export_command);
+  CLI::App* import_app = add_import_command(app, import_command);
+  CLI::App* serve_app = add_serve_command(app, serve);
 
   std::string names;
   bool known = false;
@@ -72,6 +80,9 @@ int main(int argc, char** argv) {
     if (*predict_app) return run_predict(predict);
     if (*gradcheck_app) return run_gradcheck(gradcheck);
     if (*show_app) return run_show(show);
+    if (*export_app) return run_export(export_command);
+    if (*import_app) return run_import(import_command);
+    if (*serve_app) return run_serve(serve);
   } catch (const mlp::Error& e) {
     std::fprintf(stderr, "mlp: %s\n", e.what());
     return 1;

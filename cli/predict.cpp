@@ -6,6 +6,7 @@
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
+#include "prediction_json.hpp"
 #include "progress.hpp"
 
 namespace mlp::cli {
@@ -46,20 +47,14 @@ int run_predict(const PredictCommand& command) {
   const bool verbose = command.verbose && !command.json;
   if (verbose)
     std::printf("model %s (%s, %s, %s): %zu samples from %s in %.3f s\n", command.model.c_str(),
-                arch.layers_string().c_str(), to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), data.count,
+                arch.layers_string().c_str(), to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), data.count,
                 data.feature_source.c_str(), clock.seconds());
 
   json predictions = json::array();
   for (int s = 0; s < outputs.cols(); ++s) {
     const float* a = outputs.view().col(s);
-    json item = {{"index", s}};
-    if (arch.task == Task::regression) {
-      item["output"] = std::vector<float>(a, a + outputs.rows());
-    } else {
-      item["class"] = arch.task == Task::binary ? int(a[0] >= command.threshold) : predicted_class(arch.task, a, outputs.rows());
-      if (arch.task == Task::binary) item["probability"] = a[0];
-      else item["probabilities"] = std::vector<float>(a, a + outputs.rows());
-    }
+    json item = prediction_json(arch, a, command.threshold);
+    item["index"] = s;
     if (command.json) {
       predictions.push_back(std::move(item));
     } else if (arch.task == Task::regression) {

@@ -17,6 +17,7 @@
 
 #include "commands.hpp"
 #include "pictures.hpp"
+#include "prediction_json.hpp"
 #include "progress.hpp"
 
 namespace mlp::cli {
@@ -71,6 +72,8 @@ Statistics statistics(const float* values, std::size_t n) {
   return s;
 }
 
+}  // namespace
+
 json summary_json(const std::string& path, const Network<float>& net, const std::map<std::string, std::string>& metadata,
                   bool verbose) {
   const Architecture& arch = net.architecture();
@@ -79,7 +82,7 @@ json summary_json(const std::string& path, const Network<float>& net, const std:
     json layer = {{"layer", l},
                   {"weight", {arch.sizes[l], arch.sizes[l - 1]}},
                   {"bias", {arch.sizes[l]}},
-                  {"activation", l < arch.depth() ? to_string(arch.hidden) : output_activation(arch.task)},
+                  {"activation", l < arch.depth() ? to_string(arch.hidden_activation) : output_activation(arch.task)},
                   {"parameters", static_cast<std::size_t>(arch.sizes[l]) * (arch.sizes[l - 1] + 1)}};
     if (verbose) {
       const Statistics w = statistics(net.W(l).data, net.W(l).size()), b = statistics(net.b(l), arch.sizes[l]);
@@ -106,6 +109,8 @@ json summary_json(const std::string& path, const Network<float>& net, const std:
   return out;
 }
 
+namespace {
+
 void print_summary(const std::string& path, const Network<float>& net, const std::map<std::string, std::string>& metadata,
                    bool verbose) {
   const Architecture& arch = net.architecture();
@@ -114,7 +119,7 @@ void print_summary(const std::string& path, const Network<float>& net, const std
                                                              : "(" + std::to_string(arch.sizes[0]) + " features)"});
   for (int l = 1; l <= arch.depth(); ++l)
     rows.push_back({std::to_string(l), shape({arch.sizes[l], arch.sizes[l - 1]}), shape({arch.sizes[l]}),
-                    l < arch.depth() ? to_string(arch.hidden) : output_activation(arch.task),
+                    l < arch.depth() ? to_string(arch.hidden_activation) : output_activation(arch.task),
                     grouped(static_cast<std::size_t>(arch.sizes[l]) * (arch.sizes[l - 1] + 1))});
   std::vector<std::size_t> widths(rows[0].size());
   for (const auto& row : rows)
@@ -301,7 +306,7 @@ int run_show(const ShowCommand& command) {
   const auto metadata = read_model_metadata(command.model);
   if (command.json) std::printf("%s\n", summary_json(command.model, net, metadata, command.verbose).dump(2, ' ', false, json::error_handler_t::replace).c_str());
   else if (command.quiet)
-    std::printf("%s (%s, %s): %s parameters\n", arch.layers_string().c_str(), to_string(arch.hidden).c_str(),
+    std::printf("%s (%s, %s): %s parameters\n", arch.layers_string().c_str(), to_string(arch.hidden_activation).c_str(),
                 to_string(arch.task).c_str(), grouped(arch.parameter_count()).c_str());
   else print_summary(command.model, net, metadata, command.verbose);
   return 0;

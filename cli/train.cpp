@@ -30,11 +30,12 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
                    ->check(CLI::IsMember({"binary", "multiclass", "regression"}))->capture_default_str();
   auto* positive = command_app->add_option("--positive", command.positive, "Binary task: the label that counts as positive, e.g. 3 for 'is it a 3?'")
                        ->capture_default_str();
-  command_app->add_option("--epochs", command.epochs, "Passes over the training set")->check(CLI::Range(0, 1000000))->capture_default_str();
-  command_app->add_option("--batch-size", command.batch_size, "Samples per batch, m")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  command_app->add_option("--lr", command.learning_rate, "Learning rate, alpha")->check(CLI::PositiveNumber)->capture_default_str();
+  TrainOptions& o = command.options;
+  command_app->add_option("--epochs", o.epochs, "Passes over the training set")->check(CLI::Range(0, 1000000))->capture_default_str();
+  command_app->add_option("--batch-size", o.batch_size, "Samples per batch, m")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  command_app->add_option("--lr", o.learning_rate, "Learning rate, alpha")->check(CLI::PositiveNumber)->capture_default_str();
   command_app->add_option("--seed", command.seed, "Seed of initialization and shuffling")->capture_default_str();
-  command_app->add_flag("--no-shuffle", command.no_shuffle, "Keep the file order every epoch");
+  command_app->add_flag_callback("--no-shuffle", [&o] { o.shuffle = false; }, "Keep the file order every epoch");
   command_app->add_option("--val-split", command.val_split, "Hold out this fraction of the training set for validation")
       ->check(CLI::Range(0.0, 1.0));
   command_app->add_option("--out", command.out, "Write the trained model here (safetensors)");
@@ -49,28 +50,32 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
                       "Also print what data was loaded and how long it took, and each epoch's timings");
   command_app->add_option("--plot", command.plot, "Draw the loss and accuracy curves here (SVG), redrawn after every epoch");
 
-  command_app->add_option("--optimizer", command.optimizer, "sgd, momentum, nesterov, adam, adamw or rmsprop (torch.optim's rules)")
-      ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"}))->capture_default_str();
-  command_app->add_option("--momentum", command.momentum, "momentum, nesterov: mu")->capture_default_str();
-  command_app->add_option("--beta1", command.beta1, "adam, adamw: decay of the gradient's running mean")->capture_default_str();
-  command_app->add_option("--beta2", command.beta2, "adam, adamw: decay of the squared gradient's running mean")->capture_default_str();
-  command_app->add_option("--rho", command.rho, "rmsprop: decay of the squared gradient's running mean (PyTorch's alpha)")->capture_default_str();
-  command_app->add_option("--eps", command.eps, "adam, adamw, rmsprop: added to the denominator")->capture_default_str();
-  command_app->add_option("--weight-decay", command.weight_decay, "L2 penalty added to the gradient (adamw: decoupled decay)")->capture_default_str();
-  command_app->add_option("--lr-schedule", command.lr_schedule, "constant, step (x gamma every --lr-step epochs) or cosine (to --min-lr)")
-      ->check(CLI::IsMember({"constant", "step", "cosine"}))->capture_default_str();
-  command_app->add_option("--lr-step", command.lr_step, "step: epochs between decays")->capture_default_str();
-  command_app->add_option("--lr-gamma", command.lr_gamma, "step: the factor of each decay")->capture_default_str();
-  command_app->add_option("--min-lr", command.min_lr, "cosine: the rate it falls towards")->capture_default_str();
-  command_app->add_option("--warmup-epochs", command.warmup_epochs, "Rise linearly to --lr over these first epochs")->capture_default_str();
-  command_app->add_option("--dropout", command.dropout, "Inverted dropout rate on every hidden layer while training")->capture_default_str();
-  command_app->add_option("--clip-norm", command.clip_norm, "Scale each batch's gradient down to this L2 norm when longer (0: off)")->capture_default_str();
-  command_app->add_option("--patience", command.patience, "Early stopping: stop after this many epochs without a lower validation loss, keep the best (needs --val-split)")
+  command_app->add_option_function<std::string>(
+                 "--optimizer", [&o](const std::string& name) { o.optimizer.kind = parse_optimizer(name); },
+                 "sgd, momentum, nesterov, adam, adamw or rmsprop (torch.optim's rules)")
+      ->check(CLI::IsMember(optimizer_names()))->default_str(to_string(o.optimizer.kind));
+  command_app->add_option("--momentum", o.optimizer.momentum, "momentum, nesterov: mu")->capture_default_str();
+  command_app->add_option("--beta1", o.optimizer.beta1, "adam, adamw: decay of the gradient's running mean")->capture_default_str();
+  command_app->add_option("--beta2", o.optimizer.beta2, "adam, adamw: decay of the squared gradient's running mean")->capture_default_str();
+  command_app->add_option("--rho", o.optimizer.rho, "rmsprop: decay of the squared gradient's running mean (PyTorch's alpha)")->capture_default_str();
+  command_app->add_option("--eps", o.optimizer.eps, "adam, adamw, rmsprop: added to the denominator")->capture_default_str();
+  command_app->add_option("--weight-decay", o.optimizer.weight_decay, "L2 penalty added to the gradient (adamw: decoupled decay)")->capture_default_str();
+  command_app->add_option_function<std::string>(
+                 "--lr-schedule", [&o](const std::string& name) { o.schedule.kind = parse_schedule(name); },
+                 "constant, step (x gamma every --lr-step epochs) or cosine (to --min-lr)")
+      ->check(CLI::IsMember(schedule_names()))->default_str(to_string(o.schedule.kind));
+  command_app->add_option("--lr-step", o.schedule.step_size, "step: epochs between decays")->capture_default_str();
+  command_app->add_option("--lr-gamma", o.schedule.gamma, "step: the factor of each decay")->capture_default_str();
+  command_app->add_option("--min-lr", o.schedule.min_lr, "cosine: the rate it falls towards")->capture_default_str();
+  command_app->add_option("--warmup-epochs", o.schedule.warmup_epochs, "Rise linearly to --lr over these first epochs")->capture_default_str();
+  command_app->add_option("--dropout", o.dropout, "Inverted dropout rate on every hidden layer while training")->capture_default_str();
+  command_app->add_option("--clip-norm", o.clip_norm, "Scale each batch's gradient down to this L2 norm when longer (0: off)")->capture_default_str();
+  command_app->add_option("--patience", o.patience, "Early stopping: stop after this many epochs without a lower validation loss, keep the best (needs --val-split)")
       ->capture_default_str();
-  command_app->add_flag("--keep-best", command.keep_best, "End with the parameters of the epoch with the lowest validation loss (needs --val-split)");
+  command_app->add_flag("--keep-best", o.keep_best, "End with the parameters of the epoch with the lowest validation loss (needs --val-split)");
   command_app->add_option("--checkpoint", command.checkpoint, "Checkpoint file (model, optimizer, random state, progress), written atomically")
       ->capture_default_str();
-  command_app->add_option("--checkpoint-every", command.checkpoint_every, "Write the checkpoint after every N epochs (Ctrl-C always writes it)")
+  command_app->add_option("--checkpoint-every", o.checkpoint_every, "Write the checkpoint after every N epochs (Ctrl-C always writes it)")
       ->check(CLI::NonNegativeNumber);
   command_app->add_option("--resume", command.resume, "Go on from a checkpoint, exactly where it stopped (options come from it; "
                           "--epochs, --out, --metrics, --plot, --checkpoint, --checkpoint-every may be given anew)");
@@ -139,37 +144,11 @@ TrainCommand resumed_command(const TrainCommand& given, const Checkpoint& checkp
   return command;
 }
 
-TrainOptions options_from(const TrainCommand& command) {
-  TrainOptions options;
-  options.epochs = command.epochs;
-  options.batch_size = command.batch_size;
-  options.learning_rate = command.learning_rate;
-  options.shuffle = !command.no_shuffle;
-  options.optimizer.kind = parse_optimizer(command.optimizer);
-  options.optimizer.momentum = command.momentum;
-  options.optimizer.beta1 = command.beta1;
-  options.optimizer.beta2 = command.beta2;
-  options.optimizer.rho = command.rho;
-  options.optimizer.eps = command.eps;
-  options.optimizer.weight_decay = command.weight_decay;
-  options.schedule.kind = parse_schedule(command.lr_schedule);
-  options.schedule.step_size = command.lr_step;
-  options.schedule.gamma = command.lr_gamma;
-  options.schedule.min_lr = command.min_lr;
-  options.schedule.warmup_epochs = command.warmup_epochs;
-  options.dropout = command.dropout;
-  options.clip_norm = command.clip_norm;
-  options.patience = command.patience;
-  options.keep_best = command.keep_best;
-  options.checkpoint_every = command.checkpoint_every;
-  check_train_options(options);
-  return options;
-}
-
+// A network of the command's --layers, --activation and --task, its parameters drawn from `rng`.
 Network<float> new_network(const TrainCommand& command, const Dataset& train_set, Rng& rng) {
   Architecture arch;
   arch.task = parse_task(command.task);
-  arch.hidden = parse_activation(command.activation);
+  arch.hidden_activation = parse_activation(command.activation);
   arch.positive = command.positive;
   arch.pixel_input = train_set.pixel_input;
   if (command.layers.empty()) {
@@ -185,9 +164,10 @@ Network<float> new_network(const TrainCommand& command, const Dataset& train_set
     arch.sizes = parse_layers(command.layers);
   }
   check_architecture(arch);
-  // Before anything is allocated for the network (the test set is counted in run_train).
+  // Before anything is allocated for the network (every dataset is counted in starting_network).
   if (command.max_memory)
-    check_training_memory(arch, command.batch_size, dataset_bytes(train_set), command.dropout > 0, command.max_memory);
+    check_training_memory(arch, command.options.batch_size, dataset_bytes(train_set), command.options.dropout > 0,
+                          command.max_memory);
   Network<float> net(arch);
   net.initialize(rng);
   return net;
@@ -210,73 +190,108 @@ EpochMetrics metrics_from(const json& line) {
   return m;
 }
 
-}  // namespace
+// The datasets of a run; validation and test sets may be absent.
+struct RunData {
+  Dataset train;
+  std::optional<Dataset> validation, test;
+  const Dataset* validation_set() const { return validation ? &*validation : nullptr; }
+  const Dataset* test_set() const { return test ? &*test : nullptr; }
+  std::size_t bytes() const {
+    return dataset_bytes(train) + (validation ? dataset_bytes(*validation) : 0) + (test ? dataset_bytes(*test) : 0);
+  }
+};
 
-int run_train(const TrainCommand& given) {
-  std::optional<Checkpoint> checkpoint;
-  if (!given.resume.empty()) checkpoint = load_checkpoint(given.resume);
-  const TrainCommand command = checkpoint ? resumed_command(given, *checkpoint) : given;
-  // Before the data is read and the training done that a bad output path would throw away.
-  for (const std::string& output : {command.out, command.metrics})
-    if (!output.empty()) check_writable(output);
-
+RunData load_run_data(const TrainCommand& command) {
   const Stopwatch loading;
   auto [train_set, test_set] = load_data(command.data);
-  std::optional<Dataset> validation_set;
-  if (command.val_split > 0) validation_set = split_off(train_set, command.val_split);
-  if (command.verbose)
-    print_data_summary(train_set, validation_set ? &*validation_set : nullptr, test_set ? &*test_set : nullptr, loading.seconds());
+  RunData data{std::move(train_set), std::nullopt, std::move(test_set)};
+  if (command.val_split > 0) data.validation = split_off(data.train, command.val_split);
+  if (command.verbose) print_data_summary(data.train, data.validation_set(), data.test_set(), loading.seconds());
+  return data;
+}
 
-  Rng rng(command.seed);
-  std::optional<Network<float>> net;
-  if (checkpoint) net.emplace(std::move(checkpoint->network));
-  else if (!command.init.empty()) net.emplace(load_model(command.init));
-  else net.emplace(new_network(command, train_set, rng));
-  const Architecture& arch = net->architecture();
+// The network to train: the checkpoint's, the --init model, or a new one drawn from `rng`; checked
+// against the memory limit and the data before anything is announced.
+Network<float> starting_network(const TrainCommand& command, std::optional<Checkpoint>& checkpoint,
+                                const RunData& data, Rng& rng) {
+  Network<float> net = checkpoint             ? std::move(checkpoint->network)
+                       : !command.init.empty() ? load_model(command.init)
+                                               : new_network(command, data.train, rng);
+  const Architecture& arch = net.architecture();
   if (command.max_memory)  // again, for --init and --resume, and with every dataset
-    check_training_memory(arch, command.batch_size,
-                          dataset_bytes(train_set) + (validation_set ? dataset_bytes(*validation_set) : 0) +
-                              (test_set ? dataset_bytes(*test_set) : 0),
-                          command.dropout > 0, command.max_memory);
-  // Check the data against the network before announcing anything.
-  check_fits(train_set, arch);
-  if (test_set) check_fits(*test_set, arch);
-  if (arch.pixel_input != train_set.pixel_input)
-    throw Error(train_set.feature_source + ": holds " + (train_set.pixel_input ? "pixels" : "float features") +
+    check_training_memory(arch, command.options.batch_size, data.bytes(), command.options.dropout > 0, command.max_memory);
+  check_fits(data.train, arch);
+  if (data.test) check_fits(*data.test, arch);
+  if (arch.pixel_input != data.train.pixel_input)
+    throw Error(data.train.feature_source + ": holds " + (data.train.pixel_input ? "pixels" : "float features") +
                 " but the model " + command.init + " was trained on " + (arch.pixel_input ? "pixels" : "float features"));
+  return net;
+}
 
-  TrainOptions options = checkpoint ? checkpoint->options : options_from(command);
+// The options of the run: the command line's, or the checkpoint's with what may be given anew.
+TrainOptions run_options(const TrainCommand& given, const TrainCommand& command, const std::optional<Checkpoint>& checkpoint) {
+  TrainOptions options = checkpoint ? checkpoint->options : command.options;
   if (checkpoint) {
-    if (was_given(given, "--epochs")) options.epochs = command.epochs;
-    if (was_given(given, "--checkpoint-every")) options.checkpoint_every = command.checkpoint_every;
-    check_train_options(options);
+    if (was_given(given, "--epochs")) options.epochs = command.options.epochs;
+    if (was_given(given, "--checkpoint-every")) options.checkpoint_every = command.options.checkpoint_every;
   }
+  check_train_options(options);
   options.stop = &interrupted;
-  std::optional<Trainer> trainer;
-  if (checkpoint) trainer.emplace(*net, options, checkpoint->rng, std::move(checkpoint->optimizer), checkpoint->progress);
-  else trainer.emplace(*net, options, rng);
+  return options;
+}
 
-  if (!command.quiet) {
-    std::printf("training %s (%s, %s) on %zu samples from %s with %s\n", arch.layers_string().c_str(),
-                to_string(arch.hidden).c_str(), to_string(arch.task).c_str(), train_set.count,
-                data_path(command.data).c_str(), to_string(options.optimizer.kind).c_str());
-    if (checkpoint)
-      std::printf("resuming %s after epoch %d%s\n", given.resume.c_str(), trainer->progress().epochs_done,
-                  trainer->progress().samples_done ? (" and " + std::to_string(trainer->progress().samples_done) + " samples").c_str() : "");
+void announce(const TrainCommand& command, const Trainer& trainer, const Dataset& train_set, bool resumed) {
+  if (command.quiet) return;
+  const Architecture& arch = trainer.network().architecture();
+  std::printf("training %s (%s, %s) on %zu samples from %s with %s\n", arch.layers_string().c_str(),
+              to_string(arch.hidden_activation).c_str(), to_string(arch.task).c_str(), train_set.count,
+              data_path(command.data).c_str(), to_string(trainer.options().optimizer.kind).c_str());
+  if (resumed)
+    std::printf("resuming %s after epoch %d%s\n", command.resume.c_str(), trainer.progress().epochs_done,
+                trainer.progress().samples_done ? (" and " + std::to_string(trainer.progress().samples_done) + " samples").c_str() : "");
+}
+
+// What a run writes as it goes: the progress display, the metrics file, the curves, checkpoints
+// and the model.
+class RunOutputs {
+ public:
+  RunOutputs(const TrainCommand& command, const TrainOptions& options, const std::optional<Checkpoint>& checkpoint)
+      : command_(command), progress_(options.epochs, command.quiet, command.verbose) {
+    // A resumed run's metrics file and curves go on from the checkpoint's.
+    if (checkpoint && checkpoint->metadata.count("cli.metrics")) {
+      metrics_text_ = checkpoint->metadata.at("cli.metrics");
+      std::size_t start = 0;
+      for (std::size_t end; (end = metrics_text_.find('\n', start)) != std::string::npos; start = end + 1)
+        curves_.add(metrics_from(json::parse(metrics_text_.substr(start, end - start))));
+    }
   }
-  Progress progress(options.epochs, command.quiet, command.verbose);
-  LearningCurves curves;
-  std::string metrics_text;
-  if (checkpoint && checkpoint->metadata.count("cli.metrics")) {
-    metrics_text = checkpoint->metadata.at("cli.metrics");
-    std::size_t start = 0;
-    for (std::size_t end; (end = metrics_text.find('\n', start)) != std::string::npos; start = end + 1)
-      curves.add(metrics_from(json::parse(metrics_text.substr(start, end - start))));
+
+  TrainCallbacks callbacks() {
+    TrainCallbacks callbacks;
+    callbacks.on_batch = [this](const BatchProgress& p) { progress_.batch(p); };
+    callbacks.on_epoch = [this](const EpochMetrics& m) { epoch(m); };
+    callbacks.on_checkpoint = [this](const Trainer& t) {
+      save_checkpoint(command_.checkpoint, t, {{"cli.command", resumable_options(command_).dump()}, {"cli.metrics", metrics_text_}});
+      if (command_.verbose) std::printf("checkpoint written to %s\n", command_.checkpoint.c_str());
+    };
+    return callbacks;
   }
-  TrainCallbacks callbacks;
-  callbacks.on_batch = [&](const BatchProgress& p) { progress.batch(p); };
-  callbacks.on_epoch = [&](const EpochMetrics& m) {
-    progress.epoch(m);
+
+  // The model as it is now, with where it came from in its metadata.
+  void save_result(const Trainer& trainer, const std::string& note) const {
+    const TrainOptions& options = trainer.options();
+    std::map<std::string, std::string> metadata = {
+        {"seed", std::to_string(command_.seed)}, {"optimizer", to_string(options.optimizer.kind)},
+        {"learning_rate", json(options.learning_rate).dump()}, {"batch_size", std::to_string(options.batch_size)},
+        {"data", data_path(command_.data)}};
+    metadata["epochs"] = std::to_string(trainer.progress().epochs_done);
+    if (!note.empty()) metadata["note"] = note;
+    save_model(command_.out, trainer.network(), metadata);
+  }
+
+ private:
+  void epoch(const EpochMetrics& m) {
+    progress_.epoch(m);
     json line = {{"epoch", m.epoch},
                  {"train_loss", m.train_loss},
                  {"train_accuracy", optional_number(m.train_accuracy)},
@@ -289,66 +304,90 @@ int run_train(const TrainCommand& given) {
       line["val_loss"] = m.validation->loss;
       line["val_accuracy"] = optional_number(m.validation->accuracy);
     }
-    metrics_text += line.dump() + "\n";
+    metrics_text_ += line.dump() + "\n";
     // The whole file again each epoch, atomically: never a half-written line on disk.
-    if (!command.metrics.empty()) write_file_atomically(command.metrics, metrics_text);
-    if (!command.plot.empty()) {  // redrawn whole each epoch, atomically, so it can be watched
-      curves.add(m);
-      write_file_atomically(command.plot, curves.svg());
+    if (!command_.metrics.empty()) write_file_atomically(command_.metrics, metrics_text_);
+    if (!command_.plot.empty()) {  // redrawn whole each epoch, atomically, so it can be watched
+      curves_.add(m);
+      write_file_atomically(command_.plot, curves_.svg());
     }
-  };
-  callbacks.on_checkpoint = [&](const Trainer& t) {
-    save_checkpoint(command.checkpoint, t, {{"cli.command", resumable_options(command).dump()}, {"cli.metrics", metrics_text}});
-    if (command.verbose) std::printf("checkpoint written to %s\n", command.checkpoint.c_str());
-  };
-  const std::map<std::string, std::string> provenance = {
-      {"seed", std::to_string(command.seed)}, {"optimizer", to_string(options.optimizer.kind)},
-      {"learning_rate", json(options.learning_rate).dump()}, {"batch_size", std::to_string(options.batch_size)},
-      {"data", data_path(command.data)}};
-  auto save_result = [&](const std::string& note) {
-    std::map<std::string, std::string> metadata = provenance;
-    metadata["epochs"] = std::to_string(trainer->progress().epochs_done);
-    if (!note.empty()) metadata["note"] = note;
-    save_model(command.out, *net, metadata);
-  };
+  }
 
-  std::vector<EpochMetrics> history;
+  const TrainCommand& command_;
+  Progress progress_;
+  LearningCurves curves_;
+  std::string metrics_text_;
+};
+
+// Trains with Ctrl-C turned into a checkpoint. A diverged run keeps the last whole epoch's model
+// on disk, not the diverged one.
+std::vector<EpochMetrics> train_until_done(const TrainCommand& command, Trainer& trainer, const RunData& data,
+                                           RunOutputs& outputs) {
   interrupted = false;
   std::signal(SIGINT, on_sigint);
   try {
-    history = trainer->run(train_set, validation_set ? &*validation_set : nullptr, test_set ? &*test_set : nullptr, callbacks);
+    std::vector<EpochMetrics> history = trainer.run(data.train, data.validation_set(), data.test_set(), outputs.callbacks());
+    std::signal(SIGINT, SIG_DFL);
+    return history;
   } catch (const TrainingDiverged& e) {
     std::signal(SIGINT, SIG_DFL);
-    // The network is back at the last whole epoch: keep that on disk, not the diverged one.
     if (command.out.empty() || e.last_good_epoch == 0) throw;
-    save_result("training diverged after this epoch");
+    outputs.save_result(trainer, "training diverged after this epoch");
     throw Error(std::string(e.what()) + "; the model of epoch " + std::to_string(e.last_good_epoch) + " was written to " + command.out);
   }
-  std::signal(SIGINT, SIG_DFL);
+}
 
-  if (!trainer->progress().finished) {
-    std::printf("%s: checkpoint written to %s; go on with: mlp train --resume %s\n",
-                trainer->progress().stop_reason.c_str(), command.checkpoint.c_str(), command.checkpoint.c_str());
+// The end of a run: how it ended, the model written, the test score.
+int report(const TrainCommand& command, const Trainer& trainer, const std::vector<EpochMetrics>& history,
+           const RunOutputs& outputs, Network<float>& net, const std::optional<Dataset>& test_set) {
+  const TrainProgress& progress = trainer.progress();
+  if (!progress.finished) {
+    std::printf("%s: checkpoint written to %s; go on with: mlp train --resume %s\n", progress.stop_reason.c_str(),
+                command.checkpoint.c_str(), command.checkpoint.c_str());
     return 130;  // the shell's code for a run ended by Ctrl-C
   }
-  if (!trainer->progress().stop_reason.empty() && !command.quiet) std::printf("%s\n", trainer->progress().stop_reason.c_str());
-  if ((options.keep_best || options.patience > 0) && !command.quiet)
-    std::printf("kept the parameters of epoch %d (validation loss %.6f)\n", trainer->progress().best_epoch,
-                trainer->progress().best_validation_loss);
+  const bool kept_best = trainer.options().keep_best || trainer.options().patience > 0;
+  if (!progress.stop_reason.empty() && !command.quiet) std::printf("%s\n", progress.stop_reason.c_str());
+  if (kept_best && !command.quiet)
+    std::printf("kept the parameters of epoch %d (validation loss %.6f)\n", progress.best_epoch, progress.best_validation_loss);
   if (!command.out.empty()) {
-    save_result("");
+    outputs.save_result(trainer, "");
     if (!command.quiet) std::printf("model written to %s\n", command.out.c_str());
   }
   if (test_set) {
     // The metrics of the last epoch describe the last parameters, not the best ones kept.
-    const bool last_is_final = !history.empty() && !(options.keep_best || options.patience > 0);
-    const Evaluation result = last_is_final ? *history.back().test : evaluate(*net, *test_set);
+    const bool last_is_final = !history.empty() && !kept_best;
+    const Evaluation result = last_is_final ? *history.back().test : evaluate(net, *test_set);
     if (result.accuracy)
       std::printf("test accuracy: %.2f%% (%zu samples, loss %.4f)\n", 100 * *result.accuracy, result.count, result.loss);
     else
       std::printf("test loss: %.6f (%zu samples)\n", result.loss, result.count);
   }
   return 0;
+}
+
+}  // namespace
+
+int run_train(const TrainCommand& given) {
+  std::optional<Checkpoint> checkpoint;
+  if (!given.resume.empty()) checkpoint = load_checkpoint(given.resume);
+  const TrainCommand command = checkpoint ? resumed_command(given, *checkpoint) : given;
+  // Before the data is read and the training done that a bad output path would throw away.
+  for (const std::string& output : {command.out, command.metrics})
+    if (!output.empty()) check_writable(output);
+
+  const RunData data = load_run_data(command);
+  Rng rng(command.seed);
+  Network<float> net = starting_network(command, checkpoint, data, rng);
+  const TrainOptions options = run_options(given, command, checkpoint);
+  std::optional<Trainer> trainer;
+  if (checkpoint) trainer.emplace(net, options, checkpoint->rng, std::move(checkpoint->optimizer), checkpoint->progress);
+  else trainer.emplace(net, options, rng);
+  announce(command, *trainer, data.train, checkpoint.has_value());
+
+  RunOutputs outputs(command, options, checkpoint);
+  const std::vector<EpochMetrics> history = train_until_done(command, *trainer, data, outputs);
+  return report(command, *trainer, history, outputs, net, data.test);
 }
 
 }  // namespace mlp::cli

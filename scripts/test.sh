@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --tests pkg-config
 scripts/fetch-mnist.sh data/mnist
+# ONNX Runtime for tests/onnx: the CPU binary in onnxruntime-node's npm tarball (.npmrc there skips
+# its install script, which would fetch CUDA providers from NuGet).
+(cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+# puppeteer-core drives Debian's chromium in the browser test of `mlp serve`; it downloads no browser.
+(cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)
 jobs=$(nproc)
 ctest_log=$(mktemp)
 trap 'rm -f "$ctest_log"' EXIT

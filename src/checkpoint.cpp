@@ -10,6 +10,19 @@
 
 namespace mlp {
 
+// The checkpoint's "train.options" JSON: one key per field, named as the field. A field added to
+// TrainOptions is added to its list here; a checkpoint written before it loads with its default.
+// The kinds are their names, through parse_*() so that an unknown name is refused (nlohmann's
+// NLOHMANN_JSON_SERIALIZE_ENUM would read it as the first kind).
+void to_json(nlohmann::json& j, OptimizerKind kind) { j = to_string(kind); }
+void from_json(const nlohmann::json& j, OptimizerKind& kind) { kind = parse_optimizer(j.get<std::string>()); }
+void to_json(nlohmann::json& j, ScheduleKind kind) { j = to_string(kind); }
+void from_json(const nlohmann::json& j, ScheduleKind& kind) { kind = parse_schedule(j.get<std::string>()); }
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(OptimizerOptions, kind, momentum, beta1, beta2, rho, eps, weight_decay)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ScheduleOptions, kind, step_size, gamma, min_lr, warmup_epochs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainOptions, epochs, batch_size, learning_rate, shuffle, optimizer,
+                                                schedule, dropout, clip_norm, patience, keep_best, checkpoint_every)
+
 namespace {
 
 using nlohmann::json;
@@ -17,58 +30,6 @@ using nlohmann::json;
 const std::string options_key = "train.options", progress_key = "train.progress", rng_key = "train.rng";
 const std::string best_parameters_name = "train.best_parameters";
 std::string optimizer_tensor_name(std::string_view state) { return "train.optimizer." + std::string(state); }
-
-json options_json(const TrainOptions& o) {
-  return {{"epochs", o.epochs},
-          {"batch_size", o.batch_size},
-          {"learning_rate", o.learning_rate},
-          {"shuffle", o.shuffle},
-          {"optimizer", {{"kind", to_string(o.optimizer.kind)},
-                         {"momentum", o.optimizer.momentum},
-                         {"beta1", o.optimizer.beta1},
-                         {"beta2", o.optimizer.beta2},
-                         {"rho", o.optimizer.rho},
-                         {"eps", o.optimizer.eps},
-                         {"weight_decay", o.optimizer.weight_decay}}},
-          {"schedule", {{"kind", to_string(o.schedule.kind)},
-                        {"step_size", o.schedule.step_size},
-                        {"gamma", o.schedule.gamma},
-                        {"min_lr", o.schedule.min_lr},
-                        {"warmup_epochs", o.schedule.warmup_epochs}}},
-          {"dropout", o.dropout},
-          {"clip_norm", o.clip_norm},
-          {"patience", o.patience},
-          {"keep_best", o.keep_best},
-          {"checkpoint_every", o.checkpoint_every}};
-}
-
-TrainOptions options_from(const json& j) {
-  TrainOptions o;
-  j.at("epochs").get_to(o.epochs);
-  j.at("batch_size").get_to(o.batch_size);
-  j.at("learning_rate").get_to(o.learning_rate);
-  j.at("shuffle").get_to(o.shuffle);
-  const json& opt = j.at("optimizer");
-  o.optimizer.kind = parse_optimizer(opt.at("kind").get<std::string>());
-  opt.at("momentum").get_to(o.optimizer.momentum);
-  opt.at("beta1").get_to(o.optimizer.beta1);
-  opt.at("beta2").get_to(o.optimizer.beta2);
-  opt.at("rho").get_to(o.optimizer.rho);
-  opt.at("eps").get_to(o.optimizer.eps);
-  opt.at("weight_decay").get_to(o.optimizer.weight_decay);
-  const json& schedule = j.at("schedule");
-  o.schedule.kind = parse_schedule(schedule.at("kind").get<std::string>());
-  schedule.at("step_size").get_to(o.schedule.step_size);
-  schedule.at("gamma").get_to(o.schedule.gamma);
-  schedule.at("min_lr").get_to(o.schedule.min_lr);
-  schedule.at("warmup_epochs").get_to(o.schedule.warmup_epochs);
-  j.at("dropout").get_to(o.dropout);
-  j.at("clip_norm").get_to(o.clip_norm);
-  j.at("patience").get_to(o.patience);
-  j.at("keep_best").get_to(o.keep_best);
-  j.at("checkpoint_every").get_to(o.checkpoint_every);
-  return o;
-}
 
 // JSON has no infinity: "no best loss yet" is null.
 json progress_json(const TrainProgress& p, std::uint64_t optimizer_steps) {
@@ -107,7 +68,7 @@ TrainProgress progress_from(const json& j) {
 void save_checkpoint(const std::string& path, const Trainer& trainer, const std::map<std::string, std::string>& extra) {
   const TrainProgress& progress = trainer.progress();
   std::map<std::string, std::string> metadata = extra;
-  metadata[options_key] = options_json(trainer.options()).dump();
+  metadata[options_key] = json(trainer.options()).dump();
   metadata[progress_key] = progress_json(progress, trainer.optimizer().steps()).dump();
   metadata[rng_key] = trainer.rng().state();
 
@@ -128,7 +89,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   for (const std::string& key : {options_key, progress_key, rng_key})
     if (!metadata.count(key)) throw Error(path + ": not a checkpoint (no " + key + " in its metadata); a model file starts a new run with --init");
   try {
-    const TrainOptions options = options_from(json::parse(metadata.at(options_key)));
+    const TrainOptions options = json::parse(metadata.at(options_key)).get<TrainOptions>();
     const json progress_fields = json::parse(metadata.at(progress_key));
     TrainProgress progress = progress_from(progress_fields);
     const std::uint64_t parameters = network.parameters().size();

@@ -290,13 +290,9 @@ const char* sample_start(const Dataset& data, std::size_t index) {
 template <typename T>
 void gather_batch(const Dataset& data, std::span<const std::size_t> indices, MatrixView<T> X) {
   // The samples of a shuffled batch lie anywhere in the data set, mostly outside the caches, so
-  // this loop waits on memory. Each sample is prefetched 4 samples ahead (a shuffled batch of
-  // 256 MNIST images on one thread: 76-106 -> 48-54 µs; in training, with and without it
-  // alternating epoch by epoch in one process, gathering 1.1-1.6x faster and a whole step of
-  // 784-128-64-10 b256 4-6%, b64 0-3%, 784-16-32-1 b32 4%), and two threads each gather half the
-  // batch (a shuffled epoch in batches of 256: 23 -> 10 ms; 784-128-64-10 in batches of 64 and
-  // 784-16-32-1 in batches of 32 train 8% and 4% faster, medians of 5 interleaved runs). Every
-  // column is computed the same way whatever the thread count.
+  // this loop waits on memory: each sample is prefetched a few samples ahead, and threads each
+  // gather a share of the batch (docs/benchmarks.md has the measurements). Every column is
+  // computed the same way whatever the thread count.
   constexpr int prefetch_distance = 4;
   const int m = static_cast<int>(indices.size());
   const std::size_t size = sample_size(data);

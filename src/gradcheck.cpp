@@ -13,7 +13,7 @@ namespace {
 // Which side of zero every hidden pre-activation lies on: J is smooth only while this holds.
 std::vector<bool> relu_pattern(const Network<double>& net) {
   std::vector<bool> pattern;
-  if (net.architecture().hidden != Activation::relu) return pattern;
+  if (net.architecture().hidden_activation != Activation::relu) return pattern;
   for (int l = 1; l < net.depth(); ++l) {
     const MatrixView<const double> Z = net.Z(l);
     for (std::size_t i = 0; i < Z.size(); ++i) pattern.push_back(Z.data[i] > 0);

@@ -71,8 +71,8 @@ double loss_sum(Task task, MatrixView<const T> Z, MatrixView<const T> Y) {
         }
         break;
       case Task::multiclass: {
-        // exp in T, as PyTorch's float log_softmax: each term is in (0, 1], and float's exp is
-        // faster than double's (the loss of a batch of 256 in 784-128-64-10: 21-22 -> 15 µs).
+        // exp in T, as PyTorch's float log_softmax: each term is in (0, 1], where float's exp
+        // is accurate enough and faster than double's.
         const T max = *std::max_element(z, z + Z.rows);
         T sum = 0;
         for (int i = 0; i < Z.rows; ++i) sum += std::exp(z[i] - max);
@@ -98,8 +98,8 @@ void output_error(MatrixView<const T> A, MatrixView<const T> Y, MatrixView<T> dZ
 }
 
 template <typename T>
-int predicted_class(Task task, const T* a, int units) {
-  if (task == Task::binary) return a[0] > T(0.5) ? 1 : 0;
+int predicted_class(Task task, const T* a, int units, double threshold) {
+  if (task == Task::binary) return double(a[0]) >= threshold ? 1 : 0;
   return static_cast<int>(std::max_element(a, a + units) - a);
 }
 
@@ -109,7 +109,7 @@ int predicted_class(Task task, const T* a, int units) {
   template double loss_sum(Task, MatrixView<const T>, MatrixView<const T>);   \
   template void output_error(MatrixView<const T>, MatrixView<const T>,        \
                              MatrixView<T>);                                  \
-  template int predicted_class(Task, const T*, int);
+  template int predicted_class(Task, const T*, int, double);
 MLP_INSTANTIATE(float)
 MLP_INSTANTIATE(double)
 #undef MLP_INSTANTIATE

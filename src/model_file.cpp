@@ -39,7 +39,7 @@ void save_model(const std::string& path, const Network<float>& net,
   std::map<std::string, std::string> metadata = extra;
   metadata["format"] = "mlp";
   metadata["layers"] = arch.layers_string();
-  metadata["activation"] = to_string(arch.hidden);
+  metadata["activation"] = to_string(arch.hidden_activation);
   metadata["task"] = to_string(arch.task);
   metadata["input"] = arch.pixel_input ? "pixels" : "features";
   if (arch.task == Task::binary) metadata["positive"] = std::to_string(arch.positive);
@@ -76,7 +76,7 @@ Network<float> load_model(const TensorFile& file) {
   const auto& metadata = file.metadata();
   Architecture arch;
   arch.sizes = parse_layers(require(path, metadata, "layers"), path + ": __metadata__.layers");
-  arch.hidden = parse_activation(require(path, metadata, "activation"), path + ": __metadata__.activation");
+  arch.hidden_activation = parse_activation(require(path, metadata, "activation"), path + ": __metadata__.activation");
   arch.task = parse_task(require(path, metadata, "task"), path + ": __metadata__.task");
   check_architecture(arch, path + ": __metadata__.layers");
   if (const auto input = metadata.find("input"); input != metadata.end()) {

@@ -1,11 +1,10 @@
-// Forward and backward propagation through the L layers, written as MATH.md writes them.
+// Forward and backward propagation through the L layers, as docs/math.md (Forward, Backward) writes them.
 #include "mlp/network.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 
 #include "mlp/dropout.hpp"
 #include "mlp/error.hpp"
@@ -91,7 +90,7 @@ Network<T>::Network(Architecture arch) : arch_(std::move(arch)), offsets_(arch_.
 template <typename T>
 void Network<T>::initialize(Rng& rng) {
   for (int l = 1; l <= depth(); ++l) {
-    const bool relu_follows = l < depth() && arch_.hidden == Activation::relu;
+    const bool relu_follows = l < depth() && arch_.hidden_activation == Activation::relu;
     const double variance = relu_follows ? 2.0 / units(l - 1) : 2.0 / (units(l - 1) + units(l));
     const double stddev = std::sqrt(variance);
     MatrixView<T> w = W(l);
@@ -140,11 +139,11 @@ MatrixView<const T> Network<T>::forward_pass(MatrixView<const T> X, double dropo
     if (l == L) {
       output_forward<T>(arch_.task, Z_l, A_l);                 // A[L] = sigmoid / softmax / identity
     } else if (dropout_rate == 0) {
-      activation_forward<T>(arch_.hidden, Z_l, A_l);           // A[l] = g(Z[l])
+      activation_forward<T>(arch_.hidden_activation, Z_l, A_l);  // A[l] = g(Z[l])
     } else {
       if (G_[l].cols() < m_) G_[l] = Matrix<T>(units(l), m_), D_[l] = Matrix<T>(units(l), m_);
       const MatrixView<T> G_l = G_[l].view().first_cols(m_), D_l = D_[l].view().first_cols(m_);
-      activation_forward<T>(arch_.hidden, Z_l, G_l);
+      activation_forward<T>(arch_.hidden_activation, Z_l, G_l);
       // The whole batch draws its mask column after column; this part skips the draws of the
       // columns before and after it.
       rng->engine().discard(static_cast<unsigned long long>(first) * units(l));
@@ -223,49 +222,10 @@ void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradien
     matmul_tn<T>(W(l), dZ, dA);                              // dA[l-1] = W[l]ᵀ dZ[l]
     if (dropout_rate_ > 0)
       hadamard<T>(dA, D_[l - 1].view().first_cols(m_), dA);  // dA[l-1] ⊙= D[l-1]
-    activation_backward<T>(arch_.hidden, dA, Z(l - 1), G(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
+    activation_backward<T>(arch_.hidden_activation, dA, Z(l - 1), G(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
     std::swap(dZ_, dA_);
     dZ = {dZ_.data(), units(l - 1), m_};
   }
-}
-
-TrainingMemory training_memory(const Architecture& arch, int batch_size, std::size_t data_bytes, bool dropout) {
-  TrainingMemory memory;
-  memory.parameters = memory.gradients = 4 * arch.parameter_count();
-  memory.optimizer = 2 * memory.parameters;
-  // For each column of a batch: Z[l] and A[l] for l = 1..L (forward keeps them for backward),
-  // with dropout also G[l] and D[l] of the hidden layers, backward's dZ and dA (the widest
-  // layer's height), and the batch X (n[0]) and Y (n[L]). The network keeps them sized for the
-  // largest batch it has seen, and evaluation runs 1024 columns at a time.
-  std::size_t units = 0, hidden = 0, widest = 0;
-  for (int l = 1; l <= arch.depth(); ++l) {
-    units += arch.sizes[l];
-    if (l < arch.depth()) hidden += arch.sizes[l];
-    widest = std::max<std::size_t>(widest, arch.sizes[l]);
-  }
-  const std::size_t per_column = 2 * units + (dropout ? 2 * hidden : 0) + 2 * widest + arch.sizes[0] + arch.outputs();
-  memory.activations = 4 * per_column * std::size_t(std::max(batch_size, 1024));
-  memory.data = data_bytes;
-  return memory;
-}
-
-void check_training_memory(const Architecture& arch, int batch_size, std::size_t data_bytes, bool dropout,
-                           std::size_t limit_bytes) {
-  const TrainingMemory memory = training_memory(arch, batch_size, data_bytes, dropout);
-  if (memory.total() <= limit_bytes) return;
-  auto size = [](std::size_t bytes) {
-    const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    double value = double(bytes);
-    int unit = 0;
-    while (value >= 1024 && unit < 4) value /= 1024, ++unit;
-    char text[32];
-    std::snprintf(text, sizeof text, value < 10 && unit > 0 ? "%.1f %s" : "%.0f %s", value, units[unit]);
-    return std::string(text);
-  };
-  throw Error("--max-memory: " + arch.layers_string() + " with batch " + std::to_string(batch_size) + " needs " +
-              size(memory.total()) + " (parameters " + size(memory.parameters) + ", gradients " +
-              size(memory.gradients) + ", optimizer state " + size(memory.optimizer) + ", activations " +
-              size(memory.activations) + ", data " + size(memory.data) + ") > " + size(limit_bytes));
 }
 
 template class Network<float>;

@@ -5,32 +5,22 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
 #include "mlp/error.hpp"
+#include "named_choices.hpp"
 
 namespace mlp {
 
 namespace {
 
-struct KindName {
-  OptimizerKind kind;
-  std::string_view name;
-};
-constexpr KindName kind_names[] = {
+using detail::require;
+
+constexpr detail::KindName<OptimizerKind> names[] = {
     {OptimizerKind::sgd, "sgd"},   {OptimizerKind::momentum, "momentum"},
     {OptimizerKind::nesterov, "nesterov"}, {OptimizerKind::adam, "adam"},
     {OptimizerKind::adamw, "adamw"}, {OptimizerKind::rmsprop, "rmsprop"},
 };
-
-// Throws Error("OPTION: must be RANGE, got VALUE") unless `ok` (and the value is finite).
-void require(bool ok, double value, std::string_view option, std::string_view range) {
-  if (ok && std::isfinite(value)) return;
-  std::ostringstream message;
-  message << option << ": must be " << range << ", got " << value;
-  throw Error(message.str());
-}
 
 bool uses_adam_moments(OptimizerKind kind) {
   return kind == OptimizerKind::adam || kind == OptimizerKind::adamw;
@@ -101,20 +91,11 @@ void rmsprop_step(std::span<float> theta, std::span<const float> dtheta, std::sp
 
 }  // namespace
 
-OptimizerKind parse_optimizer(std::string_view name) {
-  std::string choices;
-  for (const KindName& k : kind_names) {
-    if (k.name == name) return k.kind;
-    choices += (choices.empty() ? "" : ", ") + std::string(k.name);
-  }
-  throw Error("--optimizer: unknown optimizer '" + std::string(name) + "' (choose " + choices + ")");
-}
+OptimizerKind parse_optimizer(std::string_view name) { return detail::parse_kind(names, name, "--optimizer", "optimizer"); }
 
-std::string to_string(OptimizerKind kind) {
-  for (const KindName& k : kind_names)
-    if (k.kind == kind) return std::string(k.name);
-  throw std::invalid_argument("to_string: not an OptimizerKind");
-}
+std::string to_string(OptimizerKind kind) { return detail::kind_name(names, kind, "OptimizerKind"); }
+
+std::vector<std::string> optimizer_names() { return detail::kind_names(names); }
 
 void check_optimizer_options(const OptimizerOptions& o) {
   using enum OptimizerKind;

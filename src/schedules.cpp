@@ -3,46 +3,27 @@
 
 #include <cmath>
 #include <numbers>
-#include <sstream>
 #include <stdexcept>
 
 #include "mlp/error.hpp"
+#include "named_choices.hpp"
 
 namespace mlp {
 
 namespace {
 
-struct KindName {
-  ScheduleKind kind;
-  std::string_view name;
-};
-constexpr KindName kind_names[] = {
-    {ScheduleKind::constant, "constant"}, {ScheduleKind::step, "step"}, {ScheduleKind::cosine, "cosine"}};
+using detail::require;
 
-// Throws Error("OPTION: must be RANGE, got VALUE") unless `ok` (and the value is finite).
-void require(bool ok, double value, std::string_view option, std::string_view range) {
-  if (ok && std::isfinite(value)) return;
-  std::ostringstream message;
-  message << option << ": must be " << range << ", got " << value;
-  throw Error(message.str());
-}
+constexpr detail::KindName<ScheduleKind> names[] = {
+    {ScheduleKind::constant, "constant"}, {ScheduleKind::step, "step"}, {ScheduleKind::cosine, "cosine"}};
 
 }  // namespace
 
-ScheduleKind parse_schedule(std::string_view name) {
-  std::string choices;
-  for (const KindName& k : kind_names) {
-    if (k.name == name) return k.kind;
-    choices += (choices.empty() ? "" : ", ") + std::string(k.name);
-  }
-  throw Error("--lr-schedule: unknown schedule '" + std::string(name) + "' (choose " + choices + ")");
-}
+ScheduleKind parse_schedule(std::string_view name) { return detail::parse_kind(names, name, "--lr-schedule", "schedule"); }
 
-std::string to_string(ScheduleKind kind) {
-  for (const KindName& k : kind_names)
-    if (k.kind == kind) return std::string(k.name);
-  throw std::invalid_argument("to_string: not a ScheduleKind");
-}
+std::string to_string(ScheduleKind kind) { return detail::kind_name(names, kind, "ScheduleKind"); }
+
+std::vector<std::string> schedule_names() { return detail::kind_names(names); }
 
 void check_schedule_options(const ScheduleOptions& o, double base_lr) {
   if (o.kind == ScheduleKind::step) {

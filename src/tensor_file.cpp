@@ -116,11 +116,10 @@ void write_tensor_file(const std::string& path, std::span<const TensorData> tens
   write_file_atomically(path, pieces);
 }
 
-TensorFile TensorFile::read(const std::string& path, std::size_t max_bytes) {
-  TensorFile file;
-  file.path_ = path;
-  file.bytes_ = read_file(path, max_bytes);
-  const auto& bytes = file.bytes_;
+namespace {
+
+// The JSON header after the 8-byte length; `text` is set to its bytes.
+json read_header(const std::string& path, const std::vector<std::uint8_t>& bytes, std::string_view& text) {
   if (bytes.size() < 8)
     throw Error(path + ": too short for a safetensors file (" + std::to_string(bytes.size()) + " bytes)");
   std::uint64_t header_length = 0;
@@ -128,14 +127,101 @@ TensorFile TensorFile::read(const std::string& path, std::size_t max_bytes) {
   if (header_length > max_header_bytes || header_length > bytes.size() - 8)
     throw Error(path + ": not a safetensors file: its header claims " + std::to_string(header_length) +
                 " bytes of the file's " + std::to_string(bytes.size()));
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data() + 8), header_length);
+  text = std::string_view(reinterpret_cast<const char*>(bytes.data() + 8), header_length);
   // JSON never holds a NUL byte, and the parser would take one as the end of the text.
   if (text.find('\0') != std::string_view::npos) throw Error(path + ": not a safetensors file: a NUL byte in its header");
-  const json header = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  json header = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (!header.is_object()) throw Error(path + ": not a safetensors file: its header is not a JSON object");
-  file.data_start_ = 8 + header_length;
-  file.data_bytes_ = bytes.size() - file.data_start_;
-  const std::string_view data(reinterpret_cast<const char*>(bytes.data() + file.data_start_), file.data_bytes_);
+  return header;
+}
+
+// The checksum first, so that a damaged file says so rather than what the damage looks like.
+// Its value is looked for in the raw text too: a damaged "checksum" key must not turn the check off.
+void check_checksum(const std::string& path, std::string_view text, const json& header, std::string_view data,
+                    const std::optional<std::string>& checksum) {
+  if (!checksum) {
+    if (text.find("\"crc32:") != std::string_view::npos)
+      throw Error(path + ": corrupt: the header holds a crc32 value but no '" + checksum_key + "' entry");
+    return;
+  }
+  const std::string& stated = *checksum;
+  const bool well_formed = stated.size() == checksum_prefix.size() + 8 && stated.starts_with(checksum_prefix) &&
+                           std::all_of(stated.begin() + checksum_prefix.size(), stated.end(),
+                                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!well_formed)
+    throw Error(path + ": corrupt: checksum '" + stated + "' is not crc32: and 8 hexadecimal digits");
+  // Checksummed writers put no tabs or line breaks in the header; JSON would read a byte
+  // changed into one as the same header, so it is caught here.
+  if (text.find_first_of("\t\n\r") != std::string_view::npos)
+    throw Error(path + ": corrupt: a tab or line break in a checksummed header");
+  const std::string actual = checksum_text(crc32_of(crc32_of(0, canonical(header)), data));
+  if (actual != stated)
+    throw Error(path + ": corrupt: checksum mismatch (the file says " + stated + ", its contents give " + actual + ")");
+}
+
+// Where one tensor's floats are, from its header entry, checked against the data's size.
+struct TensorPlace {
+  std::vector<std::uint64_t> shape;
+  std::uint64_t begin = 0, end = 0;
+};
+
+TensorPlace tensor_place(const std::string& path, const std::string& name, const json& info, std::uint64_t data_bytes) {
+  const std::string where = path + ": tensor '" + name + "'";
+  if (!info.is_object()) throw Error(where + " is not described by an object");
+  if (info.value("dtype", json()) != "F32")
+    throw Error(where + " has dtype " + info.value("dtype", json()).dump() + ", expected \"F32\"");
+  const json shape = info.value("shape", json());
+  if (!shape.is_array() || shape.size() > 8 ||
+      !std::all_of(shape.begin(), shape.end(), [](const json& d) { return d.is_number_unsigned(); }))
+    throw Error(where + " has shape " + shape.dump() + ", not a list of at most 8 sizes");
+  const json offsets = info.value("data_offsets", json());
+  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
+    throw Error(where + " has no valid data_offsets");
+  TensorPlace place;
+  place.shape = shape.get<std::vector<std::uint64_t>>();
+  place.begin = offsets[0];
+  place.end = offsets[1];
+  if (place.begin > place.end || place.end > data_bytes)
+    throw Error(where + " has data_offsets [" + std::to_string(place.begin) + ", " + std::to_string(place.end) +
+                "] outside the " + std::to_string(data_bytes) + " data bytes");
+  const std::uint64_t count = element_count(place.shape, data_bytes / 4);
+  if (count > data_bytes / 4 || place.end - place.begin != count * 4)
+    throw Error(where + " has shape " + shape_text(place.shape) + " but data_offsets [" + std::to_string(place.begin) +
+                ", " + std::to_string(place.end) + "] hold " + std::to_string(place.end - place.begin) + " bytes");
+  return place;
+}
+
+struct Range {
+  std::uint64_t begin, end;
+  const std::string* name;
+};
+
+// As in safetensors itself: the tensors tile the data exactly, no overlap and no gap.
+void check_tiling(const std::string& path, std::vector<Range> ranges, std::uint64_t data_bytes) {
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range& a, const Range& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+  std::uint64_t covered = 0;
+  for (const Range& r : ranges) {
+    if (r.begin != covered)
+      throw Error(path + ": tensor data overlaps or leaves a gap at byte " + std::to_string(r.begin) + " (tensor '" +
+                  *r.name + "')");
+    covered = r.end;
+  }
+  if (covered != data_bytes)
+    throw Error(path + ": " + std::to_string(data_bytes - covered) + " bytes beyond the last tensor");
+}
+
+}  // namespace
+
+TensorFile TensorFile::read(const std::string& path, std::size_t max_bytes) {
+  TensorFile file;
+  file.path_ = path;
+  file.bytes_ = read_file(path, max_bytes);
+  std::string_view text;
+  const json header = read_header(path, file.bytes_, text);
+  file.data_start_ = 8 + text.size();
+  file.data_bytes_ = file.bytes_.size() - file.data_start_;
+  const std::string_view data(reinterpret_cast<const char*>(file.bytes_.data() + file.data_start_), file.data_bytes_);
 
   if (const auto it = header.find("__metadata__"); it != header.end()) {
     if (!it->is_object()) throw Error(path + ": __metadata__ is not a map of strings");
@@ -151,73 +237,16 @@ TensorFile TensorFile::read(const std::string& path, std::size_t max_bytes) {
     file.metadata_.erase(it);
   }
   file.has_checksum_ = checksum.has_value();
+  check_checksum(path, text, header, data, checksum);
 
-  // The checksum first, so that a damaged file says so rather than what the damage looks like.
-  // Its value is looked for in the raw text too: a damaged "checksum" key must not turn the
-  // check off.
-  if (!checksum) {
-    if (text.find("\"crc32:") != std::string_view::npos)
-      throw Error(path + ": corrupt: the header holds a crc32 value but no '" + checksum_key + "' entry");
-  } else {
-    const std::string& stated = *checksum;
-    const bool well_formed = stated.size() == checksum_prefix.size() + 8 && stated.starts_with(checksum_prefix) &&
-                             std::all_of(stated.begin() + checksum_prefix.size(), stated.end(),
-                                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-    if (!well_formed)
-      throw Error(path + ": corrupt: checksum '" + stated + "' is not crc32: and 8 hexadecimal digits");
-    // Checksummed writers put no tabs or line breaks in the header; JSON would read a byte
-    // changed into one as the same header, so it is caught here.
-    if (text.find_first_of("\t\n\r") != std::string_view::npos)
-      throw Error(path + ": corrupt: a tab or line break in a checksummed header");
-    const std::string actual = checksum_text(crc32_of(crc32_of(0, canonical(header)), data));
-    if (actual != stated)
-      throw Error(path + ": corrupt: checksum mismatch (the file says " + stated + ", its contents give " + actual + ")");
-  }
-
-  struct Range {
-    std::uint64_t begin, end;
-    const std::string* name;
-  };
   std::vector<Range> ranges;
   for (const auto& [name, info] : header.items()) {
     if (name == "__metadata__") continue;
-    const std::string where = path + ": tensor '" + name + "'";
-    if (!info.is_object()) throw Error(where + " is not described by an object");
-    if (info.value("dtype", json()) != "F32")
-      throw Error(where + " has dtype " + info.value("dtype", json()).dump() + ", expected \"F32\"");
-    const json shape = info.value("shape", json());
-    if (!shape.is_array() || shape.size() > 8 ||
-        !std::all_of(shape.begin(), shape.end(), [](const json& d) { return d.is_number_unsigned(); }))
-      throw Error(where + " has shape " + shape.dump() + ", not a list of at most 8 sizes");
-    const json offsets = info.value("data_offsets", json());
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
-      throw Error(where + " has no valid data_offsets");
-    Entry entry;
-    entry.shape = shape.get<std::vector<std::uint64_t>>();
-    entry.begin = offsets[0];
-    entry.end = offsets[1];
-    if (entry.begin > entry.end || entry.end > file.data_bytes_)
-      throw Error(where + " has data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
-                  "] outside the " + std::to_string(file.data_bytes_) + " data bytes");
-    const std::uint64_t count = element_count(entry.shape, file.data_bytes_ / 4);
-    if (count > file.data_bytes_ / 4 || entry.end - entry.begin != count * 4)
-      throw Error(where + " has shape " + shape_text(entry.shape) + " but data_offsets [" + std::to_string(entry.begin) +
-                  ", " + std::to_string(entry.end) + "] hold " + std::to_string(entry.end - entry.begin) + " bytes");
-    const auto [it, added] = file.tensors_.emplace(name, std::move(entry));
+    TensorPlace place = tensor_place(path, name, info, file.data_bytes_);
+    const auto [it, added] = file.tensors_.emplace(name, Entry{std::move(place.shape), place.begin, place.end});
     ranges.push_back({it->second.begin, it->second.end, &it->first});
   }
-  // As in safetensors itself: the tensors tile the data exactly, no overlap and no gap.
-  std::sort(ranges.begin(), ranges.end(),
-            [](const Range& a, const Range& b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
-  std::uint64_t covered = 0;
-  for (const Range& r : ranges) {
-    if (r.begin != covered)
-      throw Error(path + ": tensor data overlaps or leaves a gap at byte " + std::to_string(r.begin) + " (tensor '" +
-                  *r.name + "')");
-    covered = r.end;
-  }
-  if (covered != file.data_bytes_)
-    throw Error(path + ": " + std::to_string(file.data_bytes_ - covered) + " bytes beyond the last tensor");
+  check_tiling(path, std::move(ranges), file.data_bytes_);
   return file;
 }
 

@@ -75,7 +75,7 @@ TEST(Activations, ParseNamesTheOption) {
 }
 
 TEST(Losses, BinaryCrossEntropyByHand) {
-  // a = 0.8 for y = 1 and a = 0.8 for y = 0: J = -(log 0.8 + log 0.2) / 2, as in the notes.
+  // a = 0.8 for y = 1 and a = 0.8 for y = 0: J = -(log 0.8 + log 0.2) / 2 (docs/math.md, Losses).
   const double z = std::log(0.8 / 0.2);
   Matrix<double> Z(1, 2), Y(1, 2);
   Z(0, 0) = Z(0, 1) = z;
@@ -136,10 +136,15 @@ TEST(Losses, OutputErrorIsAMinusY) {
 TEST(Losses, PredictedClass) {
   const double a[] = {0.1, 0.6, 0.3};
   EXPECT_EQ(predicted_class(Task::multiclass, a, 3), 1);
-  const double p[] = {0.5};
-  EXPECT_EQ(predicted_class(Task::binary, p, 1), 0);  // 1 only when p > 0.5
-  const double q[] = {0.51};
-  EXPECT_EQ(predicted_class(Task::binary, q, 1), 1);
+  // Binary: class 1 from the threshold up, the threshold itself included.
+  const double half[] = {0.5}, below[] = {0.49999999}, above[] = {0.51};
+  EXPECT_EQ(predicted_class(Task::binary, half, 1), 1);
+  EXPECT_EQ(predicted_class(Task::binary, below, 1), 0);
+  EXPECT_EQ(predicted_class(Task::binary, above, 1), 1);
+  const float half_f[] = {0.5f};
+  EXPECT_EQ(predicted_class(Task::binary, half_f, 1), 1);
+  EXPECT_EQ(predicted_class(Task::binary, half_f, 1, 0.7), 0);
+  EXPECT_EQ(predicted_class(Task::binary, above, 1, 0.51), 1);
 }
 
 }  // namespace

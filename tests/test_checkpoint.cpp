@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 
 #include "mlp/checkpoint.hpp"
 #include "mlp/error.hpp"
@@ -172,6 +173,100 @@ TEST(Checkpoint, WrongFieldsAreRefused) {
   EXPECT_NE(rewrite("train.options", "{\"epochs\": \"ten\"}", "").find("bad.ckpt: corrupt checkpoint"), std::string::npos);
   EXPECT_NE(rewrite("train.rng", "12 34", "").find("random state"), std::string::npos);
   EXPECT_NE(rewrite("note", "", "train.optimizer.momentum_buffer").find("momentum_buffer"), std::string::npos);
+}
+
+// tests/fixtures/old_*.safetensors were written by `mlp train` before the training options were
+// serialized by nlohmann-json's macros (the command is in tests/fixtures/README.md); files like them
+// must keep loading, with every option as it was given.
+TEST(Checkpoint, AnOlderCheckpointStillLoads) {
+  const std::string fixtures = std::string(MLP_SOURCE_DIR) + "/tests/fixtures/";
+  const Checkpoint c = load_checkpoint(fixtures + "old_checkpoint.safetensors");
+  const TrainOptions& o = c.options;
+  EXPECT_EQ(o.epochs, 2);
+  EXPECT_EQ(o.batch_size, 8);
+  EXPECT_DOUBLE_EQ(o.learning_rate, 0.01);
+  EXPECT_TRUE(o.shuffle);
+  EXPECT_EQ(o.optimizer.kind, OptimizerKind::adam);
+  EXPECT_DOUBLE_EQ(o.optimizer.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(o.optimizer.beta1, 0.9);
+  EXPECT_DOUBLE_EQ(o.optimizer.beta2, 0.999);
+  EXPECT_DOUBLE_EQ(o.optimizer.rho, 0.99);
+  EXPECT_DOUBLE_EQ(o.optimizer.eps, 1e-8);
+  EXPECT_DOUBLE_EQ(o.optimizer.weight_decay, 0);
+  EXPECT_EQ(o.schedule.kind, ScheduleKind::step);
+  EXPECT_EQ(o.schedule.step_size, 2);
+  EXPECT_DOUBLE_EQ(o.schedule.gamma, 0.1);
+  EXPECT_DOUBLE_EQ(o.schedule.min_lr, 0);
+  EXPECT_EQ(o.schedule.warmup_epochs, 0);
+  EXPECT_DOUBLE_EQ(o.dropout, 0.1);
+  EXPECT_DOUBLE_EQ(o.clip_norm, 5);
+  EXPECT_EQ(o.patience, 0);
+  EXPECT_TRUE(o.keep_best);
+  EXPECT_EQ(o.checkpoint_every, 1);
+  EXPECT_EQ(c.progress.epochs_done, 1);
+  EXPECT_EQ(c.progress.best_epoch, 1);
+  EXPECT_FALSE(c.progress.finished);
+  EXPECT_EQ(c.optimizer.steps(), 3u);
+  EXPECT_EQ(c.network.architecture().layers_string(), "4-3-1");
+  EXPECT_EQ(c.network.architecture().task, Task::binary);
+
+  const Network<float> model = load_model(fixtures + "old_model.safetensors");
+  EXPECT_EQ(model.architecture().layers_string(), "4-3-1");
+  EXPECT_EQ(model.architecture().positive, 1);
+  EXPECT_EQ(model.architecture().hidden_activation, Activation::tanh);  // the file's "activation" key
+  EXPECT_EQ(c.network.architecture().hidden_activation, Activation::tanh);
+}
+
+// The options are written with the same keys as before, and a key missing from an older file
+// (an option added since) takes its default.
+TEST(Checkpoint, OptionsKeepTheirKeysAndMissingOnesTakeTheirDefaults) {
+  const std::string fixture = std::string(MLP_SOURCE_DIR) + "/tests/fixtures/old_checkpoint.safetensors";
+  const TensorFile old_file = TensorFile::read(fixture);
+  Checkpoint c = load_checkpoint(fixture);
+  const Trainer trainer(c.network, c.options, c.rng, std::move(c.optimizer), c.progress);
+  test::ScratchDir dir;
+  save_checkpoint(dir / "again.ckpt", trainer);
+  const TensorFile again = TensorFile::read(dir / "again.ckpt");
+  EXPECT_EQ(nlohmann::json::parse(again.metadata().at("train.options")),
+            nlohmann::json::parse(old_file.metadata().at("train.options")));
+
+  std::map<std::string, std::string> metadata = again.metadata();
+  metadata.erase(checksum_key);
+  nlohmann::json options = nlohmann::json::parse(metadata.at("train.options"));
+  options.erase("clip_norm");
+  options.at("optimizer").erase("beta2");
+  metadata["train.options"] = options.dump();
+  std::vector<std::vector<float>> storage;
+  storage.reserve(again.names().size());
+  std::vector<TensorData> tensors;
+  for (const std::string& name : again.names()) {
+    storage.push_back(again.floats(name, again.shape(name)));
+    tensors.push_back({name, again.shape(name), storage.back()});
+  }
+  write_tensor_file(dir / "older.ckpt", tensors, metadata);
+  const Checkpoint older = load_checkpoint(dir / "older.ckpt");
+  EXPECT_DOUBLE_EQ(older.options.clip_norm, TrainOptions{}.clip_norm);
+  EXPECT_DOUBLE_EQ(older.options.optimizer.beta2, OptimizerOptions{}.beta2);
+  EXPECT_EQ(older.options.optimizer.kind, OptimizerKind::adam);
+  EXPECT_DOUBLE_EQ(older.options.dropout, 0.1);
+
+  options["optimizer"]["kind"] = "adagrad";  // an unknown kind is refused, not read as the first
+  metadata["train.options"] = options.dump();
+  write_tensor_file(dir / "bad.ckpt", tensors, metadata);
+  EXPECT_THROW(load_checkpoint(dir / "bad.ckpt"), Error);
+}
+
+// The command line goes on from the older checkpoint with the options it holds.
+TEST(Checkpoint, AnOlderCheckpointResumesFromTheCommandLine) {
+  const test::ScratchDir dir;
+  const std::string fixtures = std::string(MLP_SOURCE_DIR) + "/tests/fixtures/";
+  ASSERT_EQ(test::run("cp " + fixtures + "old_checkpoint.safetensors " + fixtures + "tiny.csv " + dir.path()).exit_code, 0);
+  const test::CommandResult r = test::run("cd " + dir.path() + " && " + MLP_BINARY + " train --resume old_checkpoint.safetensors");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming old_checkpoint.safetensors after epoch 1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("with adam"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("kept the parameters of epoch"), std::string::npos) << r.output;
+  EXPECT_TRUE(test::exists(dir / "old_model.safetensors"));
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ TEST_P(Gradcheck, BackpropMatchesFiniteDifferences) {
   const auto [hidden, task, depth] = GetParam();
   const int widths[] = {12, 9, 7, 6};
   Architecture arch;
-  arch.hidden = hidden;
+  arch.hidden_activation = hidden;
   arch.task = task;
   for (int l = 0; l < depth; ++l) arch.sizes.push_back(widths[l]);
   arch.sizes.push_back(task == Task::binary ? 1 : 4);

@@ -68,7 +68,7 @@ TEST(ModelFile, RoundTripIsExact) {
     save_model(dir / "m.safetensors", net);
     const Network<float> loaded = load_model(dir / "m.safetensors");
     EXPECT_EQ(loaded.architecture().sizes, arch.sizes);
-    EXPECT_EQ(loaded.architecture().hidden, arch.hidden);
+    EXPECT_EQ(loaded.architecture().hidden_activation, arch.hidden_activation);
     EXPECT_EQ(loaded.architecture().task, arch.task);
     EXPECT_EQ(loaded.architecture().positive, arch.task == Task::binary ? arch.positive : 1);
     EXPECT_EQ(loaded.architecture().pixel_input, arch.pixel_input);

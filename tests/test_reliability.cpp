@@ -44,8 +44,8 @@ bool same_parameters(const Network<float>& a, const Network<float>& b) {
 }
 
 // A scratch folder in memory (/dev/shm) where there is one, else in /tmp, or under
-// $MLP_RELIABILITY_DIR: a kill test on a disk spends its time waiting for fsync (15-25 ms a
-// save on ext4 here), and what a SIGKILL can break does not depend on the flush (the kernel
+// $MLP_RELIABILITY_DIR: a kill test on a disk spends its time waiting for fsync (milliseconds
+// a save on ext4), and what a SIGKILL can break does not depend on the flush (the kernel
 // keeps what a killed process wrote; only a power cut loses unflushed data).
 class FastScratchDir {
  public:

@@ -1,6 +1,7 @@
 // The training loop: exact steps over partial batches, reproducibility, and accuracy on digits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "mlp/data.hpp"
@@ -8,6 +9,7 @@
 #include "mlp/optimizers.hpp"
 #include "mlp/training.hpp"
 #include "test_util.hpp"
+#include "training_internal.hpp"
 
 namespace mlp {
 namespace {
@@ -104,7 +106,7 @@ TEST(ThreadChooser, TimesBothThenKeepsTheFaster) {
   // Timings of 2 batches, periods of 4, up to 4 threads; `seconds(threads)` is how long a batch
   // takes.
   double last = 0;  // how long the chooser's previous batch took
-  const auto sequence = [&last](ThreadChooser& chooser, int batches, auto seconds) {
+  const auto sequence = [&last](detail::ThreadChooser& chooser, int batches, auto seconds) {
     std::vector<int> counts;
     for (int b = 0; b < batches; ++b) {
       counts.push_back(chooser.next(last));
@@ -113,11 +115,11 @@ TEST(ThreadChooser, TimesBothThenKeepsTheFaster) {
     return counts;
   };
   // All threads faster: a warm-up batch, 2 on one thread, 2 on four, 4 on four, 2 on one, ...
-  ThreadChooser quiet(4, 2, 0, 4);
+  detail::ThreadChooser quiet(4, 2, 0, 4);
   EXPECT_EQ(sequence(quiet, 15, [](int threads) { return threads == 1 ? 2.0 : 1.0; }),
             (std::vector<int>{4, 1, 1, 4, 4, 4, 4, 4, 4, 1, 1, 4, 4, 4, 4}));
   // One thread faster: after the timing, 4 on one thread, then 2 on four, and so on.
-  ThreadChooser busy(4, 2, 0, 4);
+  detail::ThreadChooser busy(4, 2, 0, 4);
   EXPECT_EQ(sequence(busy, 15, [](int threads) { return threads == 1 ? 1.0 : 3.0; }),
             (std::vector<int>{4, 1, 1, 4, 4, 1, 1, 1, 1, 4, 4, 1, 1, 1, 1}));
   // A machine that becomes quiet: four threads are timed as fast as one was, and kept (ties go
@@ -126,13 +128,13 @@ TEST(ThreadChooser, TimesBothThenKeepsTheFaster) {
             (std::vector<int>{4, 4, 4, 4, 4, 4, 1, 1, 4, 4}));
   // A timing lasts at least `window_seconds`, up to 8 windows: 3 batches of 1 s on one thread
   // make 2.5 s, 5 of 0.5 s on two threads.
-  ThreadChooser slow(2, 1, 2.5, 100);
+  detail::ThreadChooser slow(2, 1, 2.5, 100);
   EXPECT_EQ(sequence(slow, 10, [](int threads) { return threads == 1 ? 1.0 : 0.5; }),
             (std::vector<int>{2, 1, 1, 1, 2, 2, 2, 2, 2, 2}));
-  ThreadChooser capped(2, 1, 100, 100);
+  detail::ThreadChooser capped(2, 1, 100, 100);
   EXPECT_EQ(sequence(capped, 19, [](int threads) { return threads == 1 ? 1.0 : 0.5; }),
             (std::vector<int>{2, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}));
-  ThreadChooser single(1);
+  detail::ThreadChooser single(1);
   EXPECT_EQ(single.next(0), 1);
   EXPECT_EQ(single.next(1), 1);
 }
@@ -348,6 +350,28 @@ TEST(Evaluation, TopKAndThresholdByHand) {
   EXPECT_DOUBLE_EQ(*strict.accuracy, 1.0);
   EXPECT_EQ(strict.confusion[0][0], 2u);
   EXPECT_DOUBLE_EQ(*strict.roc_auc, 1.0);
+}
+
+// An output of exactly 0.5 (all parameters 0: σ(0)) is class 1 for evaluate(), for predict()'s
+// outputs read through predicted_class(), and so for `mlp predict`, `mlp eval` and `mlp show`.
+TEST(Training, AProbabilityOfExactlyOneHalfIsClassOneEverywhere) {
+  Network<float> binary(Architecture{{1, 1}, Activation::relu, Task::binary, 1, false});
+  std::fill(binary.parameters().begin(), binary.parameters().end(), 0.0f);
+  Dataset b;
+  b.feature_source = b.label_source = "by hand";
+  b.features = 1;
+  b.pixel_input = false;
+  b.values = {-3, 4};
+  b.labels = {1, 0};
+  b.count = 2;
+  const Matrix<float> outputs = predict(binary, b);
+  ASSERT_EQ(outputs(0, 0), 0.5f);
+  ASSERT_EQ(outputs(0, 1), 0.5f);
+  EXPECT_EQ(predicted_class(Task::binary, outputs.view().col(0), 1), 1);
+  const Evaluation e = evaluate(binary, b);
+  EXPECT_EQ(e.confusion[1][1], 1u);  // the positive sample, predicted 1
+  EXPECT_EQ(e.confusion[0][1], 1u);  // the negative one, also predicted 1
+  EXPECT_DOUBLE_EQ(*e.accuracy, 0.5);
 }
 
 TEST(Training, PredictReturnsEveryColumn) {

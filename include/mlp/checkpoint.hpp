@@ -1,4 +1,5 @@
-// Training checkpoints: a model file that also holds the optimizer, the Rng and the progress.
+/// @file
+/// Training checkpoints: a model file that also holds the optimizer, the Rng and the progress.
 #pragma once
 
 #include <map>
@@ -31,7 +32,7 @@ struct Checkpoint {
   Optimizer optimizer;
   Rng rng;
   TrainProgress progress;
-  std::map<std::string, std::string> metadata;  // all of it, `extra` included
+  std::map<std::string, std::string> metadata;  ///< all of it, `extra` included
 };
 
 /// Reads a checkpoint written by save_checkpoint, checking every field; throws Error naming the

@@ -1,4 +1,5 @@
-// Inverted dropout on hidden layers: random masks while training, nothing at evaluation.
+/// @file
+/// Inverted dropout on hidden layers: random masks while training, nothing at evaluation.
 #pragma once
 
 #include "mlp/matrix.hpp"

@@ -40,10 +40,13 @@ double loss_sum(Task task, MatrixView<const T> Z, MatrixView<const T> Y);
 template <typename T>
 void output_error(MatrixView<const T> A, MatrixView<const T> Y, MatrixView<T> dZ);
 
-/// The predicted class of one column of A[L]: argmax for multiclass, [a > 0.5] for binary.
+/// The predicted class of one column of A[L]: argmax for multiclass; for binary, 1 when the
+/// probability a[0] >= threshold, else 0. The one rule for a binary decision: evaluation,
+/// `mlp predict` and `mlp show` all decide through it.
 /// @param a the column's first element
 /// @param units n[L]
+/// @param threshold binary only: the probability from which on the class is 1
 template <typename T>
-int predicted_class(Task task, const T* a, int units);
+int predicted_class(Task task, const T* a, int units, double threshold = 0.5);
 
 }  // namespace mlp

@@ -18,7 +18,7 @@ namespace mlp {
 /// What a network is: its layer sizes n[0..L], hidden activation and task.
 struct Architecture {
   std::vector<int> sizes;                    ///< n[0], n[1], ..., n[L]
-  Activation hidden = Activation::relu;      ///< g[1..L-1]
+  Activation hidden_activation = Activation::relu;  ///< g[1..L-1]
   Task task = Task::multiclass;              ///< fixes g[L] and the loss
   int positive = 1;                          ///< binary: the label that counts as class 1
   bool pixel_input = true;                   ///< inputs are 8-bit pixels, scaled by 1/255
@@ -40,28 +40,9 @@ std::vector<int> parse_layers(std::string_view text, std::string_view option = "
 ///         multiclass n[L] >= 2)
 void check_architecture(const Architecture& arch, std::string_view option = "--layers");
 
-/// The memory training `arch` takes, in bytes, by part: to refuse a configuration before
-/// allocating it. float32 throughout.
-struct TrainingMemory {
-  std::size_t parameters = 0;   ///< W[l], b[l]
-  std::size_t gradients = 0;    ///< dW[l], db[l]
-  std::size_t optimizer = 0;    ///< up to two more copies of the parameters (Adam's m and v)
-  std::size_t activations = 0;  ///< Z[l], A[l] (and dropout's G[l], D[l]), dZ, dA, the batch X, Y
-  std::size_t data = 0;         ///< the datasets, as given
-  std::size_t total() const { return parameters + gradients + optimizer + activations + data; }
-};
-/// @param batch_size m; the activations are counted for max(m, 1024) columns, as evaluation
-///        runs batches of 1024 through the same network
-TrainingMemory training_memory(const Architecture& arch, int batch_size, std::size_t data_bytes = 0,
-                               bool dropout = false);
-/// @throws Error if training_memory() is above `limit_bytes`, with the numbers: "--max-memory:
-///         784-100000-10 with batch 4096 needs 7.3 GiB (parameters 303 MiB, ...) > 2 GiB"
-void check_training_memory(const Architecture& arch, int batch_size, std::size_t data_bytes, bool dropout,
-                           std::size_t limit_bytes);
-
 /// A fully-connected network with float or double parameters (double for gradient checks).
-/// Layers are numbered l = 1..L as in MATH.md. All parameters live in one block, layer by layer,
-/// W[l] (column-major) then b[l]; the gradients mirror that block exactly.
+/// Layers are numbered l = 1..L as in docs/math.md (Notation). All parameters live in one block,
+/// layer by layer, W[l] (column-major) then b[l]; the gradients mirror that block exactly.
 ///
 /// A new network's parameters are zero: call initialize() (or load_model()) before training.
 template <typename T>
@@ -141,19 +122,19 @@ class Network {
   Architecture arch_;
   std::vector<T> parameters_;
   std::vector<T> gradients_;
-  std::vector<std::size_t> offsets_;  // offsets_[l]: where W[l] starts in the block
+  std::vector<std::size_t> offsets_;  ///< offsets_[l]: where W[l] starts in the block
 
-  // What forward() keeps for backward(), for a batch of m columns.
+  /// What forward() keeps for backward(), for a batch of m columns.
   int m_ = 0;
   MatrixView<const T> X_;
-  std::vector<Matrix<T>> Z_, A_;  // Z_[l], A_[l] for l = 1..L, sized for the largest batch seen
-  // With dropout: G_[l] = g(Z[l]) before the mask (g' needs it) and the masks D_[l].
+  std::vector<Matrix<T>> Z_, A_;  ///< Z_[l], A_[l] for l = 1..L, sized for the largest batch seen
+  /// With dropout: G_[l] = g(Z[l]) before the mask (g' needs it) and the masks D_[l].
   double dropout_rate_ = 0;
   std::vector<Matrix<T>> G_, D_;
   MatrixView<const T> G(int l) const {
     return dropout_rate_ > 0 ? G_[l].view().first_cols(m_) : A(l);
   }
-  Matrix<T> dZ_, dA_;             // backward's scratch: (max n[l], largest batch)
+  Matrix<T> dZ_, dA_;             ///< backward's scratch: (max n[l], largest batch)
 };
 
 }  // namespace mlp

@@ -39,13 +39,13 @@ class Rng {
   /// between standard libraries).
   std::mt19937_64& engine() { return engine_; }
 
-  // The engine's whole state as text (the standard's stream format, ~6 KB), for checkpoints.
+  /// The engine's whole state as text (the standard's stream format, ~6 KB), for checkpoints.
   std::string state() const {
     std::ostringstream out;
     out << engine_;
     return out.str();
   }
-  // Returns false, and changes nothing, if `text` is not a state written by state().
+  /// Returns false, and changes nothing, if `text` is not a state written by state().
   bool set_state(const std::string& text) {
     std::istringstream in(text);
     std::mt19937_64 restored;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mlp proven against PyTorch (GitHub issue 4): the same files, the same numbers.
+"""mlp proven against PyTorch: the same files, the same numbers.
 
 usage: /usr/bin/python3 tests/torch/cross_check.py --mlp build/mlp --data data/mnist [--keep DIR]
 

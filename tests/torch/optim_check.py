@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mlp's optimizers and learning-rate schedules proven against torch.optim (GitHub issue 6).
+"""mlp's optimizers and learning-rate schedules proven against torch.optim.
 
 usage: /usr/bin/python3 tests/torch/optim_check.py --driver build/tests/optimizer_driver [--steps 50]
 

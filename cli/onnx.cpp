@@ -1,0 +1,85 @@
+// `mlp export` and `mlp import`: thin shells over save_onnx / load_onnx and the model files.
+#include "onnx.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include <mlp/error.hpp>
+#include <mlp/file_io.hpp>
+#include <mlp/model_file.hpp>
+#include <mlp/onnx.hpp>
+
+namespace mlp::cli {
+
+namespace {
+
+// One line on what the model computes: "784-128-10 relu multiclass, input pixels 0..255".
+std::string summary(const Architecture& arch) {
+  std::string text = arch.layers_string() + " " + to_string(arch.hidden_activation) + " " + to_string(arch.task);
+  if (arch.task == Task::binary) text += " (positive class " + std::to_string(arch.positive) + ")";
+  return text + (arch.pixel_input ? ", input: raw pixels 0..255" : ", input: features as they are");
+}
+
+}  // namespace
+
+CLI::App* add_export_command(CLI::App& app, ExportCommand& command) {
+  CLI::App* command_app = app.add_subcommand(
+      "export", "Write a model as ONNX (opset 13, float32, dynamic batch; see docs/interop.md)");
+  command_app->add_option("--model", command.model, "Model file (safetensors)")->required();
+  command_app->add_option("--onnx", command.onnx, "ONNX file to write")->required();
+  command_app->add_flag("--quiet,-q", command.quiet, "Print nothing");
+  return command_app;
+}
+
+CLI::App* add_import_command(CLI::App& app, ImportCommand& command) {
+  CLI::App* command_app = app.add_subcommand(
+      "import", "Read an MLP from ONNX (mlp's own, or torch.onnx.export of an nn.Sequential) into a model file");
+  command_app->add_option("--onnx", command.onnx, "ONNX file")->required();
+  command_app->add_option("--out", command.out, "Model file to write (safetensors)")->required();
+  command_app->add_option("--input", command.input,
+                          "pixels: the network takes pixel/255 (as PyTorch models of images do), so mlp scales "
+                          "pixels for it; features: values as they are (default: pixels if the graph divides by "
+                          "255, else features)")
+      ->check(CLI::IsMember({"pixels", "features"}));
+  command_app->add_flag("--quiet,-q", command.quiet, "Print nothing");
+  return command_app;
+}
+
+int run_export(const ExportCommand& command) {
+  check_writable(command.onnx);
+  const Network<float> net = load_model(command.model);
+  // The file's provenance (seed, optimizer, data, ...) travels as metadata_props.
+  save_onnx(command.onnx, net, read_model_metadata(command.model));
+  const Architecture& arch = net.architecture();
+  if (!command.quiet)
+    std::printf("wrote %s: %s; input '%s' [batch, %d], output '%s' [batch, %d]\n", command.onnx.c_str(),
+                summary(arch).c_str(), arch.pixel_input ? "pixels" : "features", arch.sizes[0],
+                arch.task == Task::multiclass ? "probabilities" : arch.task == Task::binary ? "probability" : "outputs",
+                arch.outputs());
+  return 0;
+}
+
+int run_import(const ImportCommand& command) {
+  check_writable(command.out);
+  Network<float> net = load_onnx(command.onnx);
+  if (command.input == "features" && net.architecture().pixel_input)
+    throw Error(command.onnx + ": the graph divides its input by 255, so it takes pixels, not --input features");
+  if (command.input == "pixels" && !net.architecture().pixel_input) {
+    // The graph takes pixel/255 already scaled: the same weights, marked for mlp to scale pixels.
+    Architecture arch = net.architecture();
+    arch.pixel_input = true;
+    Network<float> marked(arch);
+    std::copy(net.parameters().begin(), net.parameters().end(), marked.parameters().begin());
+    net = std::move(marked);
+  }
+  // What the network is comes from the graph; everything else in metadata_props is provenance
+  // and is kept, so that mlp -> ONNX -> mlp gives back the same file.
+  std::map<std::string, std::string> extra = read_onnx_metadata(command.onnx);
+  for (const char* key : {"format", "layers", "activation", "task", "input", "positive", "checksum"}) extra.erase(key);
+  save_model(command.out, net, extra);
+  if (!command.quiet) std::printf("wrote %s: %s\n", command.out.c_str(), summary(net.architecture()).c_str());
+  return 0;
+}
+
+}  // namespace mlp::cli

@@ -1,0 +1,407 @@
+// `mlp serve`: the model behind HTTP (cpp-httplib), JSON in and out, and the drawing page.
+#include "serve.hpp"
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <mlp/error.hpp>
+#include <mlp/model_file.hpp>
+#include <mlp/training.hpp>
+
+#include "prediction_json.hpp"
+#include "progress.hpp"
+#include "web_assets.hpp"
+
+namespace mlp::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// {"error": "..."} on one line.
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+                  "application/json");
+}
+
+// What a predict request asks for: the inputs as a dataset the library's predict() takes, and
+// whether the hidden activations should come back too.
+struct PredictRequest {
+  Dataset data;
+  bool hidden = false;
+};
+
+// Reads {"inputs": [[n[0] numbers], ...], "hidden": false} straight into the dataset's compact
+// storage (one byte per pixel), so that a body of many small numbers never becomes a tree of
+// JSON values many times its size. The first problem ends the parse and is kept in `error`.
+class PredictSax : public nlohmann::json_sax<json> {
+ public:
+  PredictSax(const Architecture& arch, PredictRequest& request) : arch_(arch), request_(request) {
+    request_.data.feature_source = "request";
+    request_.data.features = arch.sizes[0];
+    request_.data.pixel_input = arch.pixel_input;
+  }
+  std::string error;
+  bool saw_inputs = false;
+
+  bool null() override { return unexpected("null"); }
+  bool boolean(bool value) override {
+    if (depth_ == 1 && key_ == "hidden") {
+      request_.hidden = value;
+      return true;
+    }
+    return unexpected("a boolean");
+  }
+  bool number_integer(number_integer_t value) override { return number(double(value), true); }
+  bool number_unsigned(number_unsigned_t value) override { return number(double(value), true); }
+  bool number_float(number_float_t value, const string_t&) override {
+    return number(value, std::isfinite(value) && value == std::floor(value));
+  }
+  bool string(string_t&) override { return unexpected("a string"); }
+  bool binary(binary_t&) override { return unexpected("binary data"); }
+  bool start_object(std::size_t) override {
+    if (depth_ != 0) return unexpected("an object");
+    depth_ = 1;
+    return true;
+  }
+  bool key(string_t& name) override {
+    if (name != "inputs" && name != "hidden") return fail("unknown field '" + name + "' (expected \"inputs\", and \"hidden\" if wanted)");
+    key_ = name;
+    return true;
+  }
+  bool end_object() override {
+    depth_ = 0;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 1 && key_ == "inputs") {
+      saw_inputs = true;
+      depth_ = 2;
+      return true;
+    }
+    if (depth_ == 2) {
+      depth_ = 3;
+      column_ = 0;
+      return true;
+    }
+    return unexpected("an array");
+  }
+  bool end_array() override {
+    if (depth_ == 3) {
+      if (column_ != arch_.sizes[0])
+        return fail(where() + ": " + std::to_string(column_) + " values; the model takes " + std::to_string(arch_.sizes[0]));
+      ++request_.data.count;
+      depth_ = 2;
+      return true;
+    }
+    if (request_.data.count == 0) return fail("\"inputs\" is an empty list; give at least one input");
+    depth_ = 1;
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception&) override {
+    return fail("the body is not valid JSON (at byte " + std::to_string(position) + ", near '" + token.substr(0, 40) + "')");
+  }
+
+ private:
+  bool number(double value, bool whole) {
+    if (depth_ != 3) return unexpected("a number");
+    if (column_ >= arch_.sizes[0])
+      return fail(where() + ": more than the " + std::to_string(arch_.sizes[0]) + " values the model takes");
+    if (arch_.pixel_input) {
+      if (!whole || value < 0 || value > 255)
+        return fail(where() + "[" + std::to_string(column_) + "]: a pixel must be an integer 0..255");
+      request_.data.pixels.push_back(static_cast<std::uint8_t>(value));
+    } else {
+      const float feature = static_cast<float>(value);
+      if (!std::isfinite(feature)) return fail(where() + "[" + std::to_string(column_) + "]: not a finite number");
+      request_.data.values.push_back(feature);
+    }
+    ++column_;
+    return true;
+  }
+  std::string where() const { return "inputs[" + std::to_string(request_.data.count) + "]"; }
+  bool unexpected(const std::string& what) {
+    if (depth_ == 3) return fail(where() + "[" + std::to_string(column_) + "]: expected a number, got " + what);
+    if (depth_ == 2) return fail(where() + ": expected an array of " + std::to_string(arch_.sizes[0]) + " numbers, got " + what);
+    if (depth_ == 1 && key_ == "hidden") return fail("\"hidden\": expected true or false, got " + what);
+    if (depth_ == 1) return fail("\"inputs\": expected an array of inputs, got " + what);
+    return fail("expected a JSON object {\"inputs\": [[...], ...]}, got " + what);
+  }
+  bool fail(std::string message) {
+    if (error.empty()) error = std::move(message);
+    return false;
+  }
+
+  const Architecture& arch_;
+  PredictRequest& request_;
+  int depth_ = 0;  // 0 outside, 1 in the object, 2 in "inputs", 3 in one input
+  std::string key_;
+  int column_ = 0;
+};
+
+// Networks keep their activations between calls, so each request borrows one of its own; the pool
+// grows to the number of requests computed at once and no further.
+class NetworkPool {
+ public:
+  explicit NetworkPool(Network<float> prototype) : prototype_(std::move(prototype)) {}
+
+  struct Deleter {
+    NetworkPool* pool;
+    void operator()(Network<float>* net) const {
+      const std::lock_guard lock(pool->mutex_);
+      pool->free_.emplace_back(net);
+    }
+  };
+  using Lease = std::unique_ptr<Network<float>, Deleter>;
+
+  Lease borrow() {
+    const std::lock_guard lock(mutex_);
+    if (free_.empty()) return Lease(new Network<float>(prototype_), Deleter{this});
+    Lease lease(free_.back().release(), Deleter{this});
+    free_.pop_back();
+    return lease;
+  }
+  const Architecture& architecture() const { return prototype_.architecture(); }
+  const Network<float>& prototype() const { return prototype_; }
+
+ private:
+  const Network<float> prototype_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Network<float>>> free_;
+};
+
+// A[l] of every hidden layer for each sample: [[layer 1 values], [layer 2 values], ...].
+json hidden_activations(const Network<float>& net, int sample) {
+  json layers = json::array();
+  for (int l = 1; l < net.depth(); ++l) {
+    const float* a = net.A(l).col(sample);
+    layers.push_back(std::vector<float>(a, a + net.units(l)));
+  }
+  return layers;
+}
+
+// predict()'s default batch size, which `mlp predict` uses: the batches the outputs are computed in.
+constexpr std::size_t predict_batch = 1024;
+// The largest request whose hidden activations the network still holds after predict().
+constexpr std::size_t max_hidden_batch = predict_batch;
+
+// The library's predict(), in the batches `mlp predict` uses, computes these outputs: the bits it
+// prints for the same samples (a sample's outputs can differ in the last bits with the width of
+// the batch it is computed in).
+std::string predict_response(NetworkPool& pool, const PredictRequest& request, double threshold) {
+  NetworkPool::Lease net = pool.borrow();
+  // predict() allocates its batch matrix at full width; narrowing it to the request's size
+  // computes the same batches (those of `mlp predict`), without a 3 MB buffer per small request.
+  const int width = static_cast<int>(std::min(request.data.count, predict_batch));
+  const Matrix<float> outputs = predict(*net, request.data, width);
+  const Architecture& arch = pool.architecture();
+  json predictions = json::array();
+  for (int s = 0; s < outputs.cols(); ++s) {
+    json item = prediction_json(arch, outputs.view().col(s), threshold);
+    if (request.hidden) item["hidden"] = hidden_activations(*net, s);
+    predictions.push_back(std::move(item));
+  }
+  return json{{"predictions", predictions}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+
+void handle_predict(NetworkPool& pool, const ServeCommand& command, const httplib::Request& req,
+                    httplib::Response& res, const httplib::ContentReader& read_content) {
+  // A declared length over the limit is refused before one byte of the body is read.
+  if (req.has_header("Content-Length") && req.get_header_value<std::uint64_t>("Content-Length") > command.max_body) {
+    res.set_header("Connection", "close");
+    return send_error(res, 413, "the body is " + req.get_header_value("Content-Length") + " bytes; at most " +
+                                    std::to_string(command.max_body) + " (--max-body)");
+  }
+  std::string body;
+  bool too_large = false;
+  const bool complete = read_content([&](const char* data, std::size_t length) {
+    if (body.size() + length > command.max_body) return !(too_large = true);
+    body.append(data, length);
+    return true;
+  });
+  if (too_large) {
+    res.set_header("Connection", "close");
+    return send_error(res, 413, "the body is over " + std::to_string(command.max_body) + " bytes (--max-body)");
+  }
+  if (!complete) return send_error(res, 400, "the body could not be read whole");
+
+  if (body.empty()) return send_error(res, 400, "the body is empty; expected {\"inputs\": [[...], ...]}");
+  PredictRequest request;
+  PredictSax sax(pool.architecture(), request);
+  const bool parsed = json::sax_parse(body, &sax);
+  if (!parsed || !sax.error.empty()) return send_error(res, 400, sax.error.empty() ? "the body is not valid JSON" : sax.error);
+  if (!sax.saw_inputs) return send_error(res, 400, "no \"inputs\": expected {\"inputs\": [[...], ...]}");
+  if (request.hidden && request.data.count > max_hidden_batch)
+    return send_error(res, 400, "\"hidden\": at most " + std::to_string(max_hidden_batch) + " inputs per request");
+  res.set_content(predict_response(pool, request, command.threshold), "application/json");
+}
+
+// What each path answers to; any other method on a known path is 405.
+const char* allowed_method(const std::string& path) {
+  if (path == "/v1/predict") return "POST";
+  if (path == "/v1/model" || path == "/healthz" || path == "/") return "GET";
+  for (const WebAsset& asset : web_assets)
+    if (path == asset.path) return "GET";
+  return nullptr;
+}
+
+// SO_REUSEADDR but not the library's default SO_REUSEPORT: a second server on a port in use must
+// fail to start instead of sharing the port.
+void socket_options(socket_t sock) {
+  int yes = 1;
+  setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
+template <typename Seconds>
+void split_seconds(Seconds seconds, time_t& whole, time_t& micro) {
+  whole = static_cast<time_t>(seconds);
+  micro = static_cast<time_t>(std::lround((seconds - double(whole)) * 1e6));
+}
+
+}  // namespace
+
+CLI::App* add_serve_command(CLI::App& app, ServeCommand& command) {
+  CLI::App* command_app = app.add_subcommand("serve", "Answer predictions over HTTP (JSON API and a page to draw digits on)");
+  command_app->add_option("--model", command.model, "Model file")->required();
+  command_app->add_option("--host", command.host, "Address to listen on; other than 127.0.0.1 makes the model reachable from other machines")
+      ->capture_default_str();
+  command_app->add_option("--port", command.port, "Port; 0 takes any free one (printed at start)")
+      ->check(CLI::Range(0, 65535))->capture_default_str();
+  command_app->add_option("--threads", command.threads, "Connections served at once (default: max(8, cores))")
+      ->check(CLI::Range(1, 1024));
+  command_app->add_option("--read-timeout", command.read_timeout, "Seconds a client may stay silent while sending a request")
+      ->check(CLI::Range(0.001, 3600.0))->capture_default_str();
+  command_app->add_option("--write-timeout", command.write_timeout, "Seconds a client may take to accept the answer")
+      ->check(CLI::Range(0.001, 3600.0))->capture_default_str();
+  command_app->add_option("--max-body", command.max_body, "Largest request body in bytes; larger ones get 413 unread")
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 32))->capture_default_str();
+  command_app->add_option("--threshold", command.threshold, "Binary: the positive class from this probability up")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  add_verbosity_flags(*command_app, command.quiet, command.verbose, "Print only the address line at start",
+                      "Print a line per request (method, path, status)");
+  return command_app;
+}
+
+int run_serve(const ServeCommand& command) {
+  NetworkPool pool(load_model(command.model));
+  const Architecture& arch = pool.architecture();
+  const std::string summary = summary_json(command.model, pool.prototype(), read_model_metadata(command.model), false)
+                                  .dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+
+  httplib::Server server;
+  const unsigned threads = command.threads > 0 ? unsigned(command.threads) : std::max(8u, std::thread::hardware_concurrency());
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_socket_options(socket_options);
+  time_t seconds, micro;
+  split_seconds(command.read_timeout, seconds, micro);
+  server.set_read_timeout(seconds, micro);
+  split_seconds(command.write_timeout, seconds, micro);
+  server.set_write_timeout(seconds, micro);
+  server.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(command.read_timeout)));
+  server.set_payload_max_length(command.max_body);
+  server.set_keep_alive_max_count(1000);
+  server.set_tcp_nodelay(true);  // headers and body go out as separate writes: no waiting on delayed ACKs
+
+  server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    const char* method = allowed_method(req.path);
+    if (method && req.method != method && !(req.method == "HEAD" && std::string(method) == "GET")) {
+      res.set_header("Allow", method);
+      send_error(res, 405, req.method + " " + req.path + ": method not allowed (use " + method + ")");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Bodies sent to the other paths: bounded too, chunked ones included (the library reads those
+    // without a limit).
+    if (req.path != "/v1/predict" && (req.has_header("Transfer-Encoding") ||
+                                      req.get_header_value<std::uint64_t>("Content-Length") > command.max_body)) {
+      res.set_header("Connection", "close");
+      send_error(res, 413, req.path + ": this request's body is not accepted");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
+    send_error(res, res.status, res.status == 404 ? req.path + ": not found (see GET /v1/model, POST /v1/predict)"
+                                                  : "bad request (HTTP status " + std::to_string(res.status) + ")");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+    std::string what = "internal error";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::bad_alloc&) {
+      what = "out of memory";
+    } catch (const std::exception& e) {
+      what = std::string("internal error: ") + e.what();
+    } catch (...) {
+    }
+    send_error(res, 500, what);
+  });
+  if (command.verbose)
+    server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      std::fprintf(stderr, "%s %s %d %zu\n", req.method.c_str(), req.path.c_str(), res.status, res.body.size());
+    });
+
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("{\"status\":\"ok\"}\n", "application/json"); });
+  server.Get("/v1/model", [&](const httplib::Request&, httplib::Response& res) { res.set_content(summary, "application/json"); });
+  server.Post("/v1/predict", [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    handle_predict(pool, command, req, res, read);
+  });
+  for (const WebAsset& asset : web_assets) {
+    const std::string path = asset.path == std::string("/index.html") ? "/" : asset.path;
+    server.Get(path, [&asset](const httplib::Request&, httplib::Response& res) {
+      res.set_content(asset.content.data(), asset.content.size(), asset.type);
+      res.set_header("Cache-Control", "no-cache");
+      // The page may load nothing from elsewhere.
+      res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
+    });
+  }
+
+  // SIGINT and SIGTERM are taken by one thread (sigwait) rather than a handler, so that stopping
+  // the server happens outside signal context; every other thread inherits the blocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const int port = command.port == 0 ? server.bind_to_any_port(command.host)
+                                     : (server.bind_to_port(command.host, command.port) ? command.port : -1);
+  if (port < 0)
+    throw Error("--host " + command.host + " --port " + std::to_string(command.port) +
+                ": cannot listen there (address in use, or not an address of this machine)");
+  {  // even with --quiet: with --port 0 this line is the only way to learn the port
+    std::printf("mlp serve: http://%s:%d/ (model %s, %s, %s; %u threads; Ctrl-C stops)\n", command.host.c_str(), port,
+                command.model.c_str(), arch.layers_string().c_str(), to_string(arch.task).c_str(), threads);
+    std::fflush(stdout);
+  }
+
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.stop();  // listen_after_bind() returns once the requests in flight are answered
+  });
+  const bool listened = server.listen_after_bind();
+  pthread_kill(stopper.native_handle(), SIGTERM);  // when listening failed: no signal will come
+  stopper.join();
+  if (!listened) throw Error("--port " + std::to_string(port) + ": the server stopped with an error");
+  if (!command.quiet) std::printf("mlp serve: stopped\n");
+  return 0;
+}
+
+}  // namespace mlp::cli

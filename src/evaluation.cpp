@@ -1,0 +1,142 @@
+// Evaluation and prediction: a trained network run over labelled data in batches, and the scores of evaluation.hpp.
+#include "mlp/evaluation.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "mlp/error.hpp"
+#include "mlp/losses.hpp"
+#include "training_internal.hpp"
+
+namespace mlp {
+
+namespace detail {
+
+std::size_t count_correct(const Architecture& arch, MatrixView<const float> A, const Dataset& data,
+                          std::span<const std::size_t> indices,
+                          std::vector<std::vector<std::size_t>>* confusion, double threshold) {
+  std::size_t correct = 0;
+  for (int j = 0; j < A.cols; ++j) {
+    const int predicted = predicted_class(arch.task, A.col(j), A.rows, threshold);
+    const int truth = target_class(arch, data.labels[indices[j]]);
+    correct += predicted == truth;
+    if (confusion) ++(*confusion)[truth][predicted];
+  }
+  return correct;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::count_correct;
+using detail::for_each_batch;
+
+// Counts the columns whose true class is among the k largest outputs (ties go against it).
+std::size_t count_top_k(const Architecture& arch, MatrixView<const float> A, const Dataset& data,
+                        std::span<const std::size_t> indices, int k) {
+  std::size_t hits = 0;
+  for (int j = 0; j < A.cols; ++j) {
+    const float* a = A.col(j);
+    const float truth = a[target_class(arch, data.labels[indices[j]])];
+    int above = 0;
+    for (int i = 0; i < A.rows; ++i) above += a[i] > truth;
+    hits += above < k;
+  }
+  return hits;
+}
+
+}  // namespace
+
+double Evaluation::precision(int c) const {
+  std::size_t predicted = 0;
+  for (const auto& row : confusion) predicted += row[c];
+  return predicted ? double(confusion[c][c]) / predicted : 0.0;
+}
+
+double Evaluation::recall(int c) const {
+  const std::size_t actual = std::accumulate(confusion[c].begin(), confusion[c].end(), std::size_t(0));
+  return actual ? double(confusion[c][c]) / actual : 0.0;
+}
+
+double Evaluation::f1(int c) const {
+  const double p = precision(c), r = recall(c);
+  return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+}
+
+Evaluation evaluate(Network<float>& net, const Dataset& data, const EvaluationOptions& options) {
+  const Architecture& arch = net.architecture();
+  check_fits(data, arch);
+  if (data.labels.empty()) throw Error(data.feature_source + ": has no labels to evaluate against");
+  if (options.batch_size < 1) throw Error("evaluation batch size must be at least 1");
+  if (!(options.threshold >= 0 && options.threshold <= 1)) throw Error("--threshold: must be in [0, 1]");
+  if (options.top_k < 1) throw Error("--top-k: must be at least 1");
+  Evaluation result;
+  result.count = data.count;
+  result.threshold = options.threshold;
+  const int k = arch.classes();
+  const bool top_k = arch.task == Task::multiclass && options.top_k < k;
+  if (top_k) result.top_k = options.top_k;
+  result.confusion.assign(k, std::vector<std::size_t>(k, 0));
+  const int batch_size = static_cast<int>(std::min<std::size_t>(options.batch_size, std::max<std::size_t>(data.count, 1)));
+  Matrix<float> X(arch.sizes[0], batch_size), Y(arch.outputs(), batch_size);
+  double loss_sum = 0;
+  std::size_t correct = 0, top_k_hits = 0;
+  std::vector<float> scores;
+  std::vector<bool> positive;
+  for_each_batch(data.count, batch_size, [&](std::span<const std::size_t> batch) {
+    const int m = static_cast<int>(batch.size());
+    gather_batch<float>(data, batch, X.view().first_cols(m));
+    gather_targets<float>(data, batch, arch, Y.view().first_cols(m));
+    const MatrixView<const float> A = net.forward(X.view().first_cols(m));
+    loss_sum += net.loss(Y.view().first_cols(m)) * m;
+    if (k > 0) correct += count_correct(arch, A, data, batch, &result.confusion, options.threshold);
+    if (top_k) top_k_hits += count_top_k(arch, A, data, batch, options.top_k);
+    if (arch.task == Task::binary)
+      for (int j = 0; j < m; ++j) {
+        scores.push_back(A(0, j));
+        positive.push_back(target_class(arch, data.labels[batch[j]]) == 1);
+      }
+  });
+  result.loss = data.count ? loss_sum / data.count : 0.0;
+  if (k > 0 && data.count) result.accuracy = double(correct) / data.count;
+  if (top_k && data.count) result.top_k_accuracy = double(top_k_hits) / data.count;
+  if (arch.task == Task::binary) result.roc_auc = roc_auc(scores, positive);
+  return result;
+}
+
+std::optional<double> roc_auc(std::span<const float> scores, const std::vector<bool>& positive) {
+  std::vector<std::size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
+  // Sum of the positives' ranks (1-based), each run of tied scores sharing its mean rank.
+  double positive_rank_sum = 0;
+  std::size_t positives = 0;
+  for (std::size_t first = 0; first < order.size();) {
+    std::size_t last = first;
+    while (last + 1 < order.size() && scores[order[last + 1]] == scores[order[first]]) ++last;
+    const double mean_rank = (first + last) / 2.0 + 1;
+    for (std::size_t i = first; i <= last; ++i)
+      if (positive[order[i]]) positive_rank_sum += mean_rank, ++positives;
+    first = last + 1;
+  }
+  const std::size_t negatives = scores.size() - positives;
+  if (positives == 0 || negatives == 0) return std::nullopt;
+  const double u = positive_rank_sum - positives * (positives + 1) / 2.0;
+  return u / (double(positives) * negatives);
+}
+
+Matrix<float> predict(Network<float>& net, const Dataset& data, int batch_size) {
+  check_fits(data, net.architecture());
+  Matrix<float> outputs(net.architecture().outputs(), static_cast<int>(data.count));
+  Matrix<float> X(data.features, batch_size);
+  for_each_batch(data.count, batch_size, [&](std::span<const std::size_t> batch) {
+    const int m = static_cast<int>(batch.size());
+    gather_batch<float>(data, batch, X.view().first_cols(m));
+    const MatrixView<const float> A = net.forward(X.view().first_cols(m));
+    std::copy(A.data, A.data + A.size(), outputs.view().col(static_cast<int>(batch[0])));
+  });
+  return outputs;
+}
+
+}  // namespace mlp
