@@ -12,15 +12,18 @@
 
 namespace mlp::cli {
 
+#ifndef MLP_MPI
 namespace {
 
-bool started_by_a_launcher() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
-    if (std::getenv(name)) return true;
-  return false;
+// The number of processes a launcher started, as it tells them (0: none did).
+int launched_processes() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* value = std::getenv(name)) return std::atoi(value);
+  return 0;
 }
 
 }  // namespace
+#endif
 
 Processes::Processes(double timeout_seconds) {
 #ifdef MLP_MPI
@@ -32,8 +35,9 @@ Processes::Processes(double timeout_seconds) {
 #else
   (void)timeout_seconds;
   // Each copy would train the whole run alone and write the same files.
-  if (started_by_a_launcher() && std::getenv("OMPI_COMM_WORLD_SIZE") && std::atoi(std::getenv("OMPI_COMM_WORLD_SIZE")) > 1)
-    throw Error("started by mpirun, but this mlp was built without MPI: configure with -DMLP_MPI=ON (docs/distributed.md)");
+  if (launched_processes() > 1)
+    throw Error("started as " + std::to_string(launched_processes()) +
+                " processes by mpirun, but this mlp was built without MPI: configure with -DMLP_MPI=ON (docs/distributed.md)");
 #endif
   group_ = std::make_unique<SingleProcess>();
 }

@@ -24,27 +24,28 @@ std::string mpi_error(int code) {
   return std::string(text, length);
 }
 
-void check(int code, int rank, const std::string& what) {
-  if (code != MPI_SUCCESS) throw Error("rank " + std::to_string(rank) + ": " + what + ": " + mpi_error(code));
+// The messages name the other rank; the caller names this one ("mlp: rank 0: ...").
+void check(int code, const std::string& what) {
+  if (code != MPI_SUCCESS) throw Error(what + ": " + mpi_error(code));
 }
 
 // Waits for `request` by polling, so that the wait has a deadline: MPI's own blocking calls have
 // none. Spins for the first 50 µs (a message on its way), then yields the core between polls,
 // and after 20 ms sleeps between them (at most 200 µs), so that a rank waiting for the others
 // leaves the cores to them.
-void wait(MPI_Request& request, double timeout_seconds, int rank, const std::string& what) {
+void wait(MPI_Request& request, double timeout_seconds, const std::string& what) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   auto pause = std::chrono::microseconds(0);
   for (;;) {
     int done = 0;
-    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), rank, what);
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what);
     if (done) return;
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
     if (waited > timeout_seconds) {
       // The request is left pending: the run is ending, and MPI_Abort or exit() cleans it up.
-      throw Error("rank " + std::to_string(rank) + ": " + what + ": nothing for " +
-                  std::to_string(int(timeout_seconds)) + " s; that rank died, hangs, or is stuck (--comm-timeout)");
+      throw Error(what + ": nothing for " + std::to_string(int(timeout_seconds)) +
+                  " s; that rank died, hangs, or is stuck (--comm-timeout)");
     }
     if (waited > 20e-3) {
       std::this_thread::sleep_for(pause);
@@ -85,33 +86,33 @@ MpiGroup::~MpiGroup() {
 // Runs `post(offset, count)` for each piece of at most max_message bytes (one, for no bytes) and
 // waits for each.
 template <typename Post>
-void in_pieces(std::size_t size, double timeout_seconds, int rank, const std::string& what, Post post) {
+void in_pieces(std::size_t size, double timeout_seconds, const std::string& what, Post post) {
   std::size_t start = 0;
   do {
     const int n = int(std::min(max_message, size - start));
     MPI_Request request;
-    check(post(start, n, &request), rank, what);
-    wait(request, timeout_seconds, rank, what);
+    check(post(start, n, &request), what);
+    wait(request, timeout_seconds, what);
     start += n;
   } while (start < size);
 }
 
 void MpiGroup::send(int to, std::span<const std::byte> bytes) {
-  in_pieces(bytes.size(), timeout_seconds_, rank_, "sending to rank " + std::to_string(to),
+  in_pieces(bytes.size(), timeout_seconds_, "sending to rank " + std::to_string(to),
             [&](std::size_t start, int n, MPI_Request* request) {
               return MPI_Isend(bytes.data() + start, n, MPI_BYTE, to, 0, MPI_COMM_WORLD, request);
             });
 }
 
 void MpiGroup::receive(int from, std::span<std::byte> bytes) {
-  in_pieces(bytes.size(), timeout_seconds_, rank_, "waiting for rank " + std::to_string(from),
+  in_pieces(bytes.size(), timeout_seconds_, "waiting for rank " + std::to_string(from),
             [&](std::size_t start, int n, MPI_Request* request) {
               return MPI_Irecv(bytes.data() + start, n, MPI_BYTE, from, 0, MPI_COMM_WORLD, request);
             });
 }
 
 void MpiGroup::broadcast(int root, std::span<std::byte> bytes) {
-  in_pieces(bytes.size(), timeout_seconds_, rank_, "broadcast from rank " + std::to_string(root),
+  in_pieces(bytes.size(), timeout_seconds_, "broadcast from rank " + std::to_string(root),
             [&](std::size_t start, int n, MPI_Request* request) {
               return MPI_Ibcast(bytes.data() + start, n, MPI_BYTE, root, MPI_COMM_WORLD, request);
             });

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mlp/data.hpp"
+#include "mlp/distributed.hpp"
 #include "mlp/error.hpp"
 #include "mlp/evaluation.hpp"
 #include "mlp/matrix.hpp"
@@ -47,6 +48,10 @@ struct TrainOptions {
   /// are the same bits either way, so this is only about speed on a busy machine. Off: always all
   /// of them. Not saved.
   bool choose_threads = true;
+  /// Data-parallel over these processes (distributed.hpp): each computes its shards of every
+  /// batch and of every evaluation, and all end with the same parameters, the bits one process
+  /// computes. Null (or one process): this process alone. Not saved.
+  ProcessGroup* processes = nullptr;
 };
 
 /// @throws Error naming the command-line option of the first bad value.
@@ -134,6 +139,7 @@ struct TrainingDiverged : Error {
 namespace detail {
 class ThreadChooser;
 }
+class DataParallel;
 
 /// A training run that can stop and go on: the network it trains (held by reference), the options,
 /// the optimizer's state, the Rng that shuffles and draws dropout masks, and the progress.
@@ -182,6 +188,7 @@ class Trainer {
   std::vector<float> last_epoch_parameters_;  ///< to fall back to when the loss diverges
   std::unique_ptr<detail::ThreadChooser> threads_;
   double last_batch_seconds_ = 0;  ///< what threads_ is told before the next batch
+  std::unique_ptr<DataParallel> parallel_;  ///< with options.processes of more than one
 };
 
 /// Scales `gradients` by max_norm / (‖g‖ + 1e-6) when their L2 norm ‖g‖ exceeds max_norm (as

@@ -106,7 +106,7 @@ badinput)
   status=$?
   cat "$work/log"
   [ "$status" -ne 0 ] || fail "mpirun exited 0 with different options on rank 1"
-  grep -q "^mlp: rank 1: " "$work/log" || fail "no line names rank 1"
+  grep -q "^mlp: rank 1: --lr differs from rank 0.s (0.2 here, 0.1 there)" "$work/log" || fail "no line names rank 1 and --lr"
   ;;
 hang)
   "${mpirun[@]}" -np 2 "$mlp" "${with_data[@]}" --epochs 500 --comm-timeout 3 --metrics "$work/m.jsonl" > "$work/log" 2>&1 &
