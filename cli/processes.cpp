@@ -46,6 +46,15 @@ Processes::~Processes() = default;
 
 std::string Processes::agree(const std::string& my_failure) { return first_failure(*group_, my_failure); }
 
+void Processes::fail_together(const std::string& message) {
+  if (leader()) {
+    std::fprintf(stderr, "mlp: %s\n", message.c_str());
+    std::fflush(stderr);
+  }
+  std::byte printed{};
+  group_->broadcast(0, {&printed, 1});
+}
+
 void Processes::fail_alone(const std::string& message) {
   if (size() == 1) return;
   std::fprintf(stderr, "mlp: rank %d: %s\n", rank(), message.c_str());

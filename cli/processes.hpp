@@ -26,6 +26,10 @@ class Processes {
   // Before the run: the first rank's failure (empty for none), agreed by all ranks, each of which
   // passes its own (empty if it has none). "rank 2: data/x: ..." with several ranks.
   std::string agree(const std::string& my_failure);
+  // A failure every rank has seen at the same point (agree(), a loss that diverged everywhere):
+  // rank 0 prints "mlp: message", and the others end only after it has, because mpirun ends the
+  // whole run as soon as one rank exits non-zero. The caller then returns 1 on every rank.
+  void fail_together(const std::string& message);
   // A failure on this rank alone in the middle of the run, when the others may be waiting for
   // it: prints "mlp: rank R: message" and ends every rank (MPI_Abort). With one process,
   // returns, and the caller reports the error as usual.

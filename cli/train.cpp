@@ -470,7 +470,7 @@ int run_train(const TrainCommand& given) {
     failure = processes.agree(failure);
     if (failure.empty()) failure = processes.agree(differs_from_rank_0(processes.group(), run_description(command, *options, *data, *net, checkpoint)));
     if (!failure.empty()) {
-      if (leader) throw Error(failure);
+      processes.fail_together(failure);
       return 1;
     }
     options->stop = nullptr;  // see train_until_done
@@ -492,8 +492,9 @@ int run_train(const TrainCommand& given) {
   std::vector<EpochMetrics> history;
   try {
     history = train_until_done(command, *trainer, *data, outputs);
-  } catch (const TrainingDiverged&) {
-    if (leader) throw;  // every rank diverged at the same batch: they end together, rank 0 says why
+  } catch (const TrainingDiverged& e) {
+    if (processes.size() == 1) throw;
+    processes.fail_together(e.what());  // every rank diverged at the same batch
     return 1;
   } catch (const Error& e) {
     processes.fail_alone(e.what());  // with several ranks, the others may be waiting for this one

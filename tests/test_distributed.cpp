@@ -9,11 +9,14 @@
 #include <mutex>
 #include <thread>
 
+#include "mlp/data.hpp"
 #include "mlp/distributed.hpp"
+#include "mlp/evaluation.hpp"
 #include "mlp/error.hpp"
 #include "mlp/kernels.hpp"
 #include "mlp/network.hpp"
 #include "mlp/optimizers.hpp"
+#include "mlp/training.hpp"
 
 namespace mlp {
 namespace {
@@ -250,6 +253,88 @@ TEST(Distributed, TheSplitRunIsTheSingleProcessRun) {
     optimizer.step(net.parameters(), net.gradients(), 0.01);
   }
   EXPECT_TRUE(same_bits(split, {net.parameters().begin(), net.parameters().end()}));
+}
+
+// A labelled dataset of random features: `classes` classes (2 with one output: binary).
+Dataset random_dataset(int features, std::size_t count, int classes, Rng& rng) {
+  Dataset data;
+  data.feature_source = data.label_source = "random";
+  data.features = features;
+  data.count = count;
+  data.pixel_input = false;
+  for (std::size_t i = 0; i < count * features; ++i) data.values.push_back(float(rng.uniform() * 2 - 1));
+  for (std::size_t i = 0; i < count; ++i) data.labels.push_back(float(rng.below(classes)));
+  return data;
+}
+
+bool same_evaluation(const Evaluation& a, const Evaluation& b) {
+  return std::memcmp(&a.loss, &b.loss, sizeof a.loss) == 0 && a.accuracy == b.accuracy &&
+         a.confusion == b.confusion && a.top_k_accuracy == b.top_k_accuracy && a.roc_auc == b.roc_auc && a.count == b.count;
+}
+
+TEST(Distributed, SplitEvaluationIsTheWholeEvaluation) {
+  // Batches of 100 over 1,050 samples: 11 batches, the last short; split 1 to 4 ways.
+  for (const auto& [sizes, task] : {std::pair{std::vector<int>{6, 16, 1}, Task::binary},
+                                    std::pair{std::vector<int>{6, 16, 9}, Task::multiclass}}) {
+    Rng rng(21);
+    Network<float> net(Architecture{sizes, Activation::relu, task});
+    net.initialize(rng);
+    const Dataset data = random_dataset(6, 1050, task == Task::binary ? 2 : 9, rng);
+    EvaluationOptions options;
+    options.batch_size = 100;
+    options.top_k = 3;
+    const Evaluation alone = evaluate(net, data, options);
+    for (int ranks = 1; ranks <= 4; ++ranks) {
+      std::vector<Evaluation> seen(ranks);
+      run_ranks(ranks, [&](ProcessGroup& group) {
+        Network<float> copy = net;
+        seen[group.rank()] = evaluate(copy, data, options, &group);
+      });
+      for (int r = 0; r < ranks; ++r) EXPECT_TRUE(same_evaluation(seen[r], alone)) << ranks << " ranks, rank " << r;
+    }
+    if (task == Task::binary) EXPECT_TRUE(alone.roc_auc.has_value());
+    else EXPECT_TRUE(alone.top_k_accuracy.has_value());
+  }
+}
+
+TEST(Distributed, TrainerOnRanksWritesTheSingleProcessModel) {
+  // The whole Trainer: dropout, Adam, clipping, a validation set and keep_best, batches of 150
+  // (three shards, one short) and a last batch of 100 in each epoch of 1,000 samples.
+  Rng data_rng(5);
+  const Dataset train_set = random_dataset(8, 1000, 4, data_rng), validation = random_dataset(8, 300, 4, data_rng);
+  TrainOptions options;
+  options.epochs = 3;
+  options.batch_size = 150;
+  options.optimizer.kind = OptimizerKind::adam;
+  options.learning_rate = 0.01;
+  options.dropout = 0.25;
+  options.clip_norm = 1;
+  options.keep_best = true;
+  const auto run = [&](ProcessGroup* group, std::vector<EpochMetrics>* history) {
+    Rng rng(17);
+    Network<float> net(Architecture{{8, 24, 4}, Activation::relu, Task::multiclass});
+    net.initialize(rng);
+    TrainOptions o = options;
+    o.processes = group;
+    *history = train(net, train_set, o, rng, &validation);
+    return std::vector<float>(net.parameters().begin(), net.parameters().end());
+  };
+  std::vector<EpochMetrics> alone_history;
+  const std::vector<float> alone = run(nullptr, &alone_history);
+  for (int ranks : {2, 3}) {
+    std::vector<std::vector<float>> models(ranks);
+    std::vector<std::vector<EpochMetrics>> histories(ranks);
+    run_ranks(ranks, [&](ProcessGroup& group) { models[group.rank()] = run(&group, &histories[group.rank()]); });
+    for (int r = 0; r < ranks; ++r) {
+      EXPECT_TRUE(same_bits(models[r], alone)) << ranks << " ranks, rank " << r;
+      ASSERT_EQ(histories[r].size(), alone_history.size());
+      for (std::size_t e = 0; e < alone_history.size(); ++e) {
+        EXPECT_EQ(histories[r][e].train_loss, alone_history[e].train_loss);
+        EXPECT_EQ(histories[r][e].train_accuracy, alone_history[e].train_accuracy);
+        EXPECT_TRUE(same_evaluation(*histories[r][e].validation, *alone_history[e].validation));
+      }
+    }
+  }
 }
 
 TEST(Distributed, FirstFailureNamesTheRankOnEveryRank) {
