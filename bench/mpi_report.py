@@ -44,25 +44,30 @@ def main(path):
               f"| {len(rs)} | {median([r['step_s_median'] for r in rs]) * 1e3:.1f} ({min(r['step_s_best'] for r in rs) * 1e3:.1f}) "
               f"| {median([r['exchange_share_median'] for r in rs]) * 100:.0f}% |")
 
-    # Communication per step: the fold sends the running sum down the chain and the total back,
-    # 2 x 4P bytes over the slowest link, plus the latency of the pieces of the chain; at b bit/s:
-    # 2 * 4P * 8 / b. Compute per step with N ranks: the one-rank step / N.
+    # Communication per step. On a network of b bit/s, the fold sends the running sum down the chain
+    # and the total back: 2 x 4P bytes over the slowest link, 2 * 4P * 8 / b seconds. To that adds
+    # what it costs on this machine without a wire (copies, additions, MPI's own work): the fold's
+    # time per float on 2 ranks here, from the 10M-float runs (the best of each round: the
+    # machine's own speed, not the other jobs'), times P. Compute per step with N ranks is the one
+    # rank step / N; communication dominates from N = compute / exchange on.
+    ten_million = [r for r in exchange if r["floats"] == 10_000_000]
+    local_per_float = median([r["fold_s_best"] for r in ten_million]) / 10_000_000 if ten_million else 0.0
     print()
-    print("| network, batch | parameters | compute per step, 1 rank x 1 thread (2 threads) | exchange at 10 Gbit/s | ranks where it dominates | at 100 Gbit/s | ranks |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"Local cost of the fold, per float: {local_per_float * 1e9:.2f} ns (2 ranks, shared memory)")
+    print()
+    print("| network, batch | parameters | compute per step, 1 rank x 1 thread | 10 Gbit/s: wire only | ranks from which it dominates | wire + local | ranks | 100 Gbit/s: wire only | ranks | wire + local | ranks | shards per batch |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for layers, batch in sorted({(r["layers"], r["batch"]) for r in train if r["steps"] == 30}, key=lambda lb: parameters(lb[0])):
-        one = [r for r in train if r["steps"] == 30 and r["layers"] == layers and r["batch"] == batch and r["ranks"] == 1]
-        t1 = median([r["step_s_median"] for r in one if r["threads"] == 1])
-        t2 = median([r["step_s_median"] for r in one if r["threads"] == 2])
+        one = [r for r in train if r["steps"] == 30 and r["layers"] == layers and r["batch"] == batch and r["ranks"] == 1
+               and r["threads"] == 1]
+        compute = median([r["step_s_median"] for r in one])
         P = parameters(layers)
-        row = f"| {layers}, {batch} | {P:,} | {t1 * 1e3:.2f} ms ({t2 * 1e3:.2f}) |"
+        row = f"| {layers}, {batch} | {P:,} | {compute * 1e3:.2f} ms |"
         for gbit in (10, 100):
-            seconds = 2 * 4 * P * 8 / (gbit * 1e9)
-            # compute / N < exchange from N = compute / exchange on; never below 2 ranks
-            ranks = max(2, int(t1 / seconds) + 1)
-            # A batch has ceil(batch / 64) shards: more ranks than that have nothing to compute.
-            row += f" {seconds * 1e3:.3f} ms | {ranks} (shards: {-(-batch // 64)}) |"
-        print(row)
+            for local in (0.0, local_per_float):
+                seconds = 2 * 4 * P * 8 / (gbit * 1e9) + local * P
+                row += f" {seconds * 1e3:.2f} ms | {max(2, int(compute / seconds) + 1)} |"
+        print(row + f" {-(-batch // 64)} |")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ struct Tally {
       using T = typename std::decay_t<decltype(values)>::value_type;
       if (n > (in.size() - at) / sizeof(T)) throw Error("evaluation: a process sent a short tally");
       std::vector<T> part(n);
-      std::memcpy(part.data(), in.data() + at, n * sizeof(T));
+      if (n > 0) std::memcpy(part.data(), in.data() + at, n * sizeof(T));
       at += n * sizeof(T);
       if (append) {
         values.insert(values.end(), part.begin(), part.end());
