@@ -19,8 +19,15 @@ command -v mpirun >/dev/null || { echo "mpirun not found: skipped"; exit 77; }
 work=$(mktemp -d /tmp/mlp-mpi-XXXXXX)
 launcher_pid=""
 cleanup() {
-  # Only what this script started: the mpirun it launched (which takes its ranks with it).
-  if [ -n "$launcher_pid" ] && kill -0 "$launcher_pid" 2>/dev/null; then kill -9 "$launcher_pid" 2>/dev/null; fi
+  # Only what this script started: the mpirun it launched, and its ranks (killed first: mpirun
+  # killed with -9 could not take them with it).
+  if [ -n "$launcher_pid" ] && kill -0 "$launcher_pid" 2>/dev/null; then
+    for stat in /proc/[0-9]*/stat; do
+      [ "$(awk '{print $4}' "$stat" 2>/dev/null)" = "$launcher_pid" ] || continue
+      pid=${stat#/proc/}; kill -9 "${pid%/stat}" 2>/dev/null
+    done
+    kill -9 "$launcher_pid" 2>/dev/null
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -30,6 +37,15 @@ mpirun=(mpirun --oversubscribe --bind-to none)
 export OMP_NUM_THREADS=1
 
 fail() { echo "FAIL: $*"; exit 1; }
+# The process of rank $2 among the children of mpirun $1 (from /proc: no procps needed).
+rank_pid() {
+  local stat pid
+  for stat in /proc/[0-9]*/stat; do
+    pid=${stat#/proc/}; pid=${pid%/stat}
+    [ "$(awk '{print $4}' "$stat" 2>/dev/null)" = "$1" ] || continue
+    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$pid"; return; }
+  done
+}
 same() { cmp -s "$1" "$2" || fail "$1 and $2 differ"; echo "ok: $(basename "$1") = $(basename "$2")"; }
 
 layers=784-32-10
@@ -69,12 +85,8 @@ kill)
   launcher_pid=$!
   for _ in $(seq 600); do [ -s "$work/c.ckpt" ] && break; sleep 0.05; done
   [ -s "$work/c.ckpt" ] || fail "no checkpoint after 30 s: $(cat "$work/log")"
-  victim=""
-  for pid in $(pgrep -P "$launcher_pid"); do
-    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$pid
-  done
+  victim=$(rank_pid "$launcher_pid" 1)
   [ -n "$victim" ] || fail "rank 1 not found among the children of mpirun ($launcher_pid)"
-  cp "$work/c.ckpt" "$work/kept.ckpt"  # the checkpoint as it was at the kill, whole (atomic)
   killed_at=$(date +%s)
   kill -9 "$victim"
   for _ in $(seq 300); do kill -0 "$launcher_pid" 2>/dev/null || break; sleep 0.1; done
@@ -83,7 +95,9 @@ kill)
   echo "mpirun exited $status after $(( $(date +%s) - killed_at )) s"
   [ "$status" -ne 0 ] || fail "mpirun exited 0"
   grep -E "rank 1 .*(signal 9|Killed)" "$work/log" || fail "no line names rank 1 and the signal: $(cat "$work/log")"
-  for pid in $(pgrep -f "$work/never.safetensors"); do fail "a rank is still running: $pid"; done
+  for cmdline in /proc/[0-9]*/cmdline; do
+    tr '\0' ' ' < "$cmdline" 2>/dev/null | grep -q "$work/never.safetensors" && fail "a rank is still running: $cmdline"
+  done
   # The last checkpoint (after some epoch k < 5) goes on with one process to epoch 5, and ends
   # where one process from scratch does.
   "$mlp" train --resume "$work/c.ckpt" --epochs 5 --out "$work/resumed.safetensors" --quiet || fail "resume with 1"
@@ -113,10 +127,7 @@ hang)
   launcher_pid=$!
   for _ in $(seq 600); do [ -s "$work/m.jsonl" ] && break; sleep 0.05; done
   [ -s "$work/m.jsonl" ] || fail "no epoch after 30 s: $(cat "$work/log")"
-  victim=""
-  for pid in $(pgrep -P "$launcher_pid"); do
-    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$pid
-  done
+  victim=$(rank_pid "$launcher_pid" 1)
   [ -n "$victim" ] || fail "rank 1 not found"
   kill -STOP "$victim"
   for _ in $(seq 300); do kill -0 "$launcher_pid" 2>/dev/null || break; sleep 0.1; done
