@@ -45,7 +45,7 @@ void wait(MPI_Request& request, double timeout_seconds, const std::string& what)
     if (waited > timeout_seconds) {
       // The request is left pending: the run is ending, and MPI_Abort or exit() cleans it up.
       throw Error(what + ": nothing for " + std::to_string(int(timeout_seconds)) +
-                  " s; that rank died, hangs, or is stuck (--comm-timeout)");
+                  " s; a rank died, hangs, or is stuck (--comm-timeout)");
     }
     if (waited > 20e-3) {
       std::this_thread::sleep_for(pause);
@@ -112,7 +112,9 @@ void MpiGroup::receive(int from, std::span<std::byte> bytes) {
 }
 
 void MpiGroup::broadcast(int root, std::span<std::byte> bytes) {
-  in_pieces(bytes.size(), timeout_seconds_, "broadcast from rank " + std::to_string(root),
+  in_pieces(bytes.size(), timeout_seconds_,
+            root == rank_ ? std::string("sending to the other ranks (broadcast)")
+                          : "waiting for rank " + std::to_string(root) + " (broadcast)",
             [&](std::size_t start, int n, MPI_Request* request) {
               return MPI_Ibcast(bytes.data() + start, n, MPI_BYTE, root, MPI_COMM_WORLD, request);
             });
