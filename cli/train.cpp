@@ -274,6 +274,7 @@ class RunOutputs {
     TrainCallbacks callbacks;
     callbacks.on_batch = [this](const BatchProgress& p) { progress_.batch(p); };
     callbacks.on_epoch = [this](const EpochMetrics& m) { epoch(m); };
+    if (command_.checkpoint.empty()) return callbacks;  // a rank other than 0 under mpirun
     callbacks.on_checkpoint = [this](const Trainer& t) {
       save_checkpoint(command_.checkpoint, t, {{"cli.command", resumable_options(command_).dump()}, {"cli.metrics", metrics_text_}});
       if (command_.verbose) std::printf("checkpoint written to %s\n", command_.checkpoint.c_str());
@@ -453,7 +454,7 @@ int run_train(const TrainCommand& given) {
     command = checkpoint ? resumed_command(given, *checkpoint) : given;
     if (!leader) {  // rank 0 alone prints and writes
       command.quiet = true, command.verbose = false;
-      command.out.clear(), command.metrics.clear(), command.plot.clear();
+      command.out.clear(), command.metrics.clear(), command.plot.clear(), command.checkpoint.clear();
     }
     // Before the data is read and the training done that a bad output path would throw away.
     for (const std::string& output : {command.out, command.metrics})
