@@ -9,10 +9,10 @@
 // - exchange: for each size, the median and best seconds of MPI_Allreduce (MPI_SUM, in place)
 //   and of fold_in_shard_order with one shard's block per rank (what a step of training sends).
 // - train: random inputs and one-hot targets of the layer sizes (the speed does not depend on the
-//   values), SGD; each step is forward of this rank's columns, DataParallel::backward (one rank:
-//   Network::backward, as the trainer), update.
-//   samples/s from the median step time; exchange share = median over steps of the seconds in
-//   DataParallel's exchanges (waiting for slower ranks included) / the step's seconds.
+//   values), SGD; each step is forward of this rank's columns, then DataParallel::backward's steps
+//   (one rank: Network::backward, as the trainer), update. samples/s from the median step time;
+//   wait share: the time from this rank's gradients being ready to every rank's (a barrier),
+//   exchange share: the fold after it, each over the step's time, medians over the steps.
 
 #include <mpi.h>
 #include <omp.h>
@@ -89,37 +89,52 @@ void train(mlp::MpiGroup& group, const std::string& layers, int batch, int steps
   mlp::Network<float> net(arch);
   net.initialize(rng);
   mlp::Optimizer sgd(mlp::OptimizerOptions{}, net.parameters().size());
-  mlp::DataParallel parallel(group);
-  const mlp::ShardRange mine = parallel.range(batch);
+  const mlp::ShardRange mine = mlp::shard_range(batch, group.rank(), group.size());
   mlp::Matrix<float> X(arch.sizes.front(), std::max(mine.columns, 1)), Y(arch.outputs(), std::max(mine.columns, 1));
   for (int j = 0; j < X.cols(); ++j) {
     for (int i = 0; i < X.rows(); ++i) X(i, j) = float(rng.uniform());
     Y(int(rng.below(arch.outputs())), j) = arch.outputs() == 1 ? float(rng.below(2)) : 1;
   }
-  std::vector<double> step_seconds, shares;
+  const std::size_t P = net.parameters().size();
+  std::vector<float> partials(std::size_t(mine.shards) * P);
+  std::vector<double> step_seconds, wait_shares, transfer_shares;
   for (int step = 0; step < steps + 3; ++step) {  // three warm-up steps
     MPI_Barrier(MPI_COMM_WORLD);
     const Clock::time_point start = Clock::now();
     const mlp::MatrixView<const float> Xr = X.view().first_cols(mine.columns), Yr = Y.view().first_cols(mine.columns);
+    double waited = 0, transferred = 0;
     net.forward(Xr);
     if (group.size() == 1) {  // as the trainer: one process sums its shards in place
       net.loss(Yr);
       net.backward(Yr);
     } else {
-      parallel.backward(net, Yr, batch, 0);
+      // DataParallel::backward's steps, with a barrier between the computation and the fold so
+      // that waiting for the slower rank and moving the data are timed apart.
+      if (mine.shards > 0) net.backward_shards(Yr, partials);
+      const Clock::time_point computed = Clock::now();
+      MPI_Barrier(MPI_COMM_WORLD);
+      const Clock::time_point all_computed = Clock::now();
+      mlp::fold_in_shard_order<float>(group, batch, partials, net.gradients());
+      for (float& g : net.gradients()) g *= 1.0f / float(batch);
+      waited = seconds_since(computed) - seconds_since(all_computed);
+      transferred = seconds_since(all_computed);
     }
     sgd.step(net.parameters(), net.gradients(), 0.01);
     const double seconds = seconds_since(start);
-    const double exchanged = parallel.take_exchange_seconds();
-    if (step >= 3) step_seconds.push_back(seconds), shares.push_back(exchanged / seconds);
+    if (step >= 3) {
+      step_seconds.push_back(seconds);
+      wait_shares.push_back(waited / seconds);
+      transfer_shares.push_back(transferred / seconds);
+    }
   }
-  // The slowest rank sets the pace; rank 0 reports its own view, which includes waiting for it.
+  // Rank 0 reports its own view; the slowest rank sets the pace, and rank 0's wait shows it.
   if (group.rank() == 0)
     std::printf("{\"bench\":\"train\",\"layers\":\"%s\",\"batch\":%d,\"ranks\":%d,\"threads\":%d,\"steps\":%d,"
-                "\"step_s_median\":%.6f,\"step_s_best\":%.6f,\"samples_per_s\":%.1f,\"exchange_share_median\":%.4f}\n",
+                "\"step_s_median\":%.6f,\"step_s_best\":%.6f,\"samples_per_s\":%.1f,\"wait_share_median\":%.4f,"
+                "\"exchange_share_median\":%.4f}\n",
                 layers.c_str(), batch, group.size(), omp_get_max_threads(), steps, median(step_seconds),
                 *std::min_element(step_seconds.begin(), step_seconds.end()), batch / median(step_seconds),
-                median(shares));
+                median(wait_shares), median(transfer_shares));
 }
 
 }  // namespace

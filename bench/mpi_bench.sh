@@ -12,6 +12,7 @@ build=${1:-build}
 bench="$build/bench/mpi_bench"
 [ -x "$bench" ] || { echo "mpi_bench.sh: $bench not found; configure with -DMLP_MPI=ON and build mpi_bench" >&2; exit 2; }
 rounds=${ROUNDS:-5}
+parts=${PARTS:-exchange train cost}  # a subset of them, e.g. PARTS=train
 steps=${STEPS:-60}
 mpirun=(mpirun)
 # Containers run as root; OpenMPI refuses root unless told (docs/distributed.md).
@@ -19,10 +20,15 @@ mpirun=(mpirun)
 
 for round in $(seq "$rounds"); do
   echo "round $round of $rounds" >&2
-  OMP_NUM_THREADS=1 "${mpirun[@]}" -np 2 --bind-to core "$bench" exchange --reps 20
-  OMP_NUM_THREADS=2 "${mpirun[@]}" -np 1 --bind-to none "$bench" train --steps "$steps"
-  OMP_NUM_THREADS=1 "${mpirun[@]}" -np 2 --bind-to core "$bench" train --steps "$steps"
+  if [[ " $parts " == *" exchange "* ]]; then
+    OMP_NUM_THREADS=1 "${mpirun[@]}" -np 2 --bind-to core "$bench" exchange --reps 20
+  fi
+  if [[ " $parts " == *" train "* ]]; then
+    OMP_NUM_THREADS=2 "${mpirun[@]}" -np 1 --bind-to none "$bench" train --steps "$steps"
+    OMP_NUM_THREADS=1 "${mpirun[@]}" -np 2 --bind-to core "$bench" train --steps "$steps"
+  fi
 done
+[[ " $parts " == *" cost "* ]] || exit 0
 # Compute per step of each benchmark network on one rank, one and two threads: the cost model's
 # compute side.
 for config in 784-16-32-1:32 784-128-64-10:64 784-128-64-10:256 784-800-10:128 784-1024-1024-10:256 784-2048-2048-10:512; do

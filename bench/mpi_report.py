@@ -33,8 +33,8 @@ def main(path):
               f"{median([r['fold_s_median'] for r in rs]) * 1e3:.1f} ms ({min(r['fold_s_best'] for r in rs) * 1e3:.1f}) | {len(rs)} |")
 
     print()
-    print("| run | samples/s, median of rounds | rounds | step median (best), ms | share of the step in the exchange |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| run | samples/s, median of rounds | rounds | step median (best), ms | waiting for the other rank | the exchange |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for ranks, threads in ((1, 2), (2, 1)):
         rs = [r for r in train if r["layers"] == "784-1024-1024-10" and r["batch"] == 256 and r["ranks"] == ranks
               and r["threads"] == threads and r["steps"] != 30]
@@ -42,6 +42,7 @@ def main(path):
             continue
         print(f"| {ranks} rank{'s' if ranks > 1 else ''} x {threads} thread{'s' if threads > 1 else ''} | {median([r['samples_per_s'] for r in rs]):,.0f} "
               f"| {len(rs)} | {median([r['step_s_median'] for r in rs]) * 1e3:.1f} ({min(r['step_s_best'] for r in rs) * 1e3:.1f}) "
+              f"| {median([r.get('wait_share_median', 0) for r in rs]) * 100:.0f}% "
               f"| {median([r['exchange_share_median'] for r in rs]) * 100:.0f}% |")
 
     # Communication per step. On a network of b bit/s, the fold sends the running sum down the chain
