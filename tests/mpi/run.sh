@@ -9,7 +9,7 @@
 #              one-process model
 #   badinput   one rank given a missing data file: every rank exits non-zero and one line names
 #              the rank and the file
-#   hang       one rank stopped (SIGSTOP): the others give up after --comm-timeout, name it
+#   hang       one rank stopped (SIGSTOP): rank 0 gives up after --comm-timeout 5 and says what it waited for
 # Exit 0 passed, 1 failed, 77 skipped (no mpirun or no data).
 set -uo pipefail
 case_name=$1 mlp=$2 data=$3
@@ -123,7 +123,7 @@ badinput)
   grep -q "^mlp: rank 1: --lr differs from rank 0.s (0.2 here, 0.1 there)" "$work/log" || fail "no line names rank 1 and --lr"
   ;;
 hang)
-  "${mpirun[@]}" -np 2 "$mlp" "${with_data[@]}" --epochs 500 --comm-timeout 3 --metrics "$work/m.jsonl" > "$work/log" 2>&1 &
+  "${mpirun[@]}" -np 2 "$mlp" "${with_data[@]}" --epochs 500 --comm-timeout 5 --metrics "$work/m.jsonl" > "$work/log" 2>&1 &
   launcher_pid=$!
   for _ in $(seq 600); do [ -s "$work/m.jsonl" ] && break; sleep 0.05; done
   [ -s "$work/m.jsonl" ] || fail "no epoch after 30 s: $(cat "$work/log")"
@@ -136,7 +136,7 @@ hang)
   cat "$work/log"
   [ "$status" -ne 0 ] || fail "mpirun exited 0"
   # Rank 0 names rank 1 when it waits for rank 1, or the others when they must take its data.
-  grep -Eq "^mlp: rank 0: (waiting for rank 1|sending to rank 1|sending to the other ranks).*: nothing for 3 s" "$work/log" ||
+  grep -Eq "^mlp: rank 0: (waiting for rank 1|sending to rank 1|sending to the other ranks).*: nothing for 5 s" "$work/log" ||
     fail "no line says what rank 0 waited for"
   ;;
 *)
