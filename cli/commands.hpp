@@ -59,6 +59,7 @@ struct TrainCommand {
   std::string plot;                 // learning curves (SVG), rewritten after every epoch
   std::string checkpoint = "checkpoint.safetensors";  // where checkpoints go (every N epochs, Ctrl-C)
   std::string resume;               // a checkpoint to go on from
+  double comm_timeout = 120;        // under mpirun: seconds a rank waits for another (docs/distributed.md)
   std::vector<std::string> given;   // the options given on the command line, by long name
 };
 

@@ -15,6 +15,7 @@
 #include <mlp/training.hpp>
 
 #include "commands.hpp"
+#include "processes.hpp"
 #include "plot_svg.hpp"
 #include "progress.hpp"
 #include "tabular.hpp"
@@ -90,6 +91,9 @@ CLI::App* add_train_command(CLI::App& app, TrainCommand& command) {
       ->check(CLI::NonNegativeNumber);
   command_app->add_option("--resume", command.resume, "Go on from a checkpoint, exactly where it stopped (options come from it; "
                           "--epochs, --out, --metrics, --plot, --checkpoint, --checkpoint-every may be given anew)");
+  command_app->add_option("--comm-timeout", command.comm_timeout,
+                          "Under mpirun: seconds a rank waits for another before it names it and ends the run")
+      ->check(CLI::Range(1.0, 1e6))->capture_default_str();
   command_app->parse_complete_callback([command_app, &command] {
     for (const CLI::Option* option : command_app->get_options())
       if (option->count() > 0) command.given.push_back(option->get_name());
@@ -126,7 +130,7 @@ json resumable_options(const TrainCommand& c) {
 // The command to go on with: the checkpoint's, with what may change given anew.
 TrainCommand resumed_command(const TrainCommand& given, const Checkpoint& checkpoint) {
   const std::vector<std::string> may_change = {"--resume", "--epochs", "--out", "--metrics", "--plot", "--checkpoint",
-                                               "--checkpoint-every", "--quiet", "--verbose"};
+                                               "--checkpoint-every", "--quiet", "--verbose", "--comm-timeout"};
   for (const std::string& name : given.given) {
     if (std::find(may_change.begin(), may_change.end(), name) == may_change.end())
       throw Error(name + ": the run's settings come from the checkpoint " + given.resume +
@@ -221,6 +225,29 @@ struct RunData {
   }
 };
 
+// A model to go on from (a checkpoint, or --init) brings its preprocessing and task; the data is
+// read for it.
+struct StartingModel {
+  std::optional<Model> init;
+  std::optional<Preprocessing> preprocessing;
+  Task task;
+};
+
+StartingModel starting_model(const TrainCommand& command, const std::optional<Checkpoint>& checkpoint) {
+  StartingModel start{std::nullopt, std::nullopt, parse_task(command.task)};
+  if (checkpoint) {
+    const Architecture& arch = checkpoint->network.architecture();
+    start.preprocessing = read_preprocessing(checkpoint->metadata, command.resume, arch.sizes[0],
+                                             arch.task == Task::multiclass ? arch.classes() : -1);
+    start.task = arch.task;
+  } else if (!command.init.empty()) {
+    start.init = Model::load(command.init);
+    start.preprocessing = start.init->preprocessing;
+    start.task = start.init->network.architecture().task;
+  }
+  return start;
+}
+
 RunData load_run_data(const TrainCommand& command, Task task, const Preprocessing* fixed) {
   const Stopwatch loading;
   TrainingData loaded = load_training_data(command.data, command.table, task, command.val_split, command.seed, fixed);
@@ -293,6 +320,7 @@ class RunOutputs {
     TrainCallbacks callbacks;
     callbacks.on_batch = [this](const BatchProgress& p) { progress_.batch(p); };
     callbacks.on_epoch = [this](const EpochMetrics& m) { epoch(m); };
+    if (command_.checkpoint.empty()) return callbacks;  // a rank other than 0 under mpirun
     callbacks.on_checkpoint = [this](const Trainer& t) {
       std::map<std::string, std::string> metadata = {{"cli.command", resumable_options(command_).dump()},
                                                      {"cli.metrics", metrics_text_}};
@@ -354,7 +382,9 @@ class RunOutputs {
 std::vector<EpochMetrics> train_until_done(const TrainCommand& command, Trainer& trainer, const RunData& data,
                                            RunOutputs& outputs) {
   interrupted = false;
-  std::signal(SIGINT, on_sigint);
+  // Under mpirun, Ctrl-C goes to mpirun, which ends every rank: no rank could stop alone at the
+  // batch where the others stop.
+  if (trainer.options().stop) std::signal(SIGINT, on_sigint);
   try {
     std::vector<EpochMetrics> history = trainer.run(data.train, data.validation_set(), data.test_set(), outputs.callbacks());
     std::signal(SIGINT, SIG_DFL);
@@ -363,7 +393,10 @@ std::vector<EpochMetrics> train_until_done(const TrainCommand& command, Trainer&
     std::signal(SIGINT, SIG_DFL);
     if (command.out.empty() || e.last_good_epoch == 0) throw;
     outputs.save_result(trainer, "training diverged after this epoch");
-    throw Error(std::string(e.what()) + "; the model of epoch " + std::to_string(e.last_good_epoch) + " was written to " + command.out);
+    TrainingDiverged written(std::string(e.what()) + "; the model of epoch " + std::to_string(e.last_good_epoch) +
+                             " was written to " + command.out);
+    written.last_good_epoch = e.last_good_epoch;
+    throw written;
   }
 }
 
@@ -406,40 +439,132 @@ int report(const TrainCommand& command, const Trainer& trainer, const std::vecto
 
 }  // namespace
 
-int run_train(const TrainCommand& given) {
-  std::optional<Checkpoint> checkpoint;
-  if (!given.resume.empty()) checkpoint = load_checkpoint(given.resume);
-  const TrainCommand command = checkpoint ? resumed_command(given, *checkpoint) : given;
-  // Before the data is read and the training done that a bad output path would throw away.
-  for (const std::string& output : {command.out, command.metrics})
-    if (!output.empty()) check_writable(output);
+namespace {
 
-  // A model to go on from brings its preprocessing and task; the data is read for it.
-  std::optional<Model> init;
-  if (!checkpoint && !command.init.empty()) init = Model::load(command.init);
-  std::optional<Preprocessing> fixed;
-  Task task = parse_task(command.task);
-  if (checkpoint) {
-    const Architecture& arch = checkpoint->network.architecture();
-    fixed = read_preprocessing(checkpoint->metadata, command.resume, arch.sizes[0],
-                               arch.task == Task::multiclass ? arch.classes() : -1);
-    task = arch.task;
-  } else if (init) {
-    fixed = init->preprocessing;
-    task = init->network.architecture().task;
+// FNV-1a of some bytes: a fingerprint of what a rank loaded, to compare between ranks.
+std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t hash = 1469598103934665603ull) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+  return hash;
+}
+
+// What must be the same on every rank for them to train one model together, as "what: value"
+// lines: the options that change the arithmetic, the data, and the starting point.
+std::string run_description(const TrainCommand& command, const TrainOptions& o, const RunData& data,
+                            const Network<float>& net, const std::optional<Checkpoint>& checkpoint) {
+  const Dataset& train = data.train;
+  const std::span<const float> parameters = net.parameters();
+  std::uint64_t data_hash = fnv1a(train.pixels.data(), train.pixels.size());
+  data_hash = fnv1a(train.values.data(), train.values.size() * sizeof(float), data_hash);
+  data_hash = fnv1a(train.labels.data(), train.labels.size() * sizeof(float), data_hash);
+  const Architecture& arch = net.architecture();
+  const std::vector<std::pair<std::string, json>> lines = {
+      {"--epochs", o.epochs}, {"--batch-size", o.batch_size}, {"--lr", o.learning_rate}, {"--no-shuffle", !o.shuffle},
+      {"--optimizer", to_string(o.optimizer.kind)}, {"--momentum", o.optimizer.momentum}, {"--beta1", o.optimizer.beta1},
+      {"--beta2", o.optimizer.beta2}, {"--rho", o.optimizer.rho}, {"--eps", o.optimizer.eps},
+      {"--weight-decay", o.optimizer.weight_decay}, {"--lr-schedule", to_string(o.schedule.kind)},
+      {"--lr-step", o.schedule.step_size}, {"--lr-gamma", o.schedule.gamma}, {"--min-lr", o.schedule.min_lr},
+      {"--warmup-epochs", o.schedule.warmup_epochs}, {"--dropout", o.dropout}, {"--clip-norm", o.clip_norm},
+      {"--patience", o.patience}, {"--keep-best", o.keep_best}, {"--seed", command.seed}, {"--val-split", command.val_split},
+      {"the network", arch.layers_string() + " " + to_string(arch.hidden_activation) + " " + to_string(arch.task)},
+      {"the starting parameters (hash)", fnv1a(parameters.data(), parameters.size_bytes())},
+      {"the checkpoint's place (epochs, samples)",
+       checkpoint ? json{checkpoint->progress.epochs_done, checkpoint->progress.samples_done} : json(nullptr)},
+      {"the training data (samples, hash)", json{train.count, data_hash}},
+      {"the validation and test sets (samples)",
+       json{data.validation ? data.validation->count : 0, data.test ? data.test->count : 0}}};
+  std::string text;
+  for (const auto& [what, value] : lines) text += what + ": " + value.dump() + "\n";
+  return text;
+}
+
+// This rank's failure if what it loaded differs from rank 0's: the first line that differs.
+std::string differs_from_rank_0(ProcessGroup& group, const std::string& mine) {
+  const auto all = all_gather(group, std::as_bytes(std::span<const char>(mine.data(), mine.size())));
+  const std::string first(reinterpret_cast<const char*>(all[0].data()), all[0].size());
+  if (first == mine) return "";
+  std::size_t a = 0, b = 0;
+  for (;;) {
+    const std::size_t a_end = first.find('\n', a), b_end = mine.find('\n', b);
+    if (a_end == std::string::npos || b_end == std::string::npos) break;
+    const std::string theirs = first.substr(a, a_end - a), ours = mine.substr(b, b_end - b);
+    if (theirs != ours)
+      return ours.substr(0, ours.find(": ")) + " differs from rank 0's (" + ours.substr(ours.find(": ") + 2) + " here, " +
+             theirs.substr(theirs.find(": ") + 2) + " there): every rank must be given the same options and data";
+    a = a_end + 1, b = b_end + 1;
   }
-  const RunData data = load_run_data(command, task, fixed ? &*fixed : nullptr);
-  Rng rng(command.seed);
-  Network<float> net = starting_network(command, checkpoint, init, data, rng);
-  const TrainOptions options = run_options(given, command, checkpoint);
-  std::optional<Trainer> trainer;
-  if (checkpoint) trainer.emplace(net, options, checkpoint->rng, std::move(checkpoint->optimizer), checkpoint->progress);
-  else trainer.emplace(net, options, rng);
-  announce(command, *trainer, data.train, data.mnist_form, checkpoint.has_value());
+  return "what it loaded differs from rank 0's";
+}
 
-  RunOutputs outputs(command, options, checkpoint, data.preprocessing);
-  const std::vector<EpochMetrics> history = train_until_done(command, *trainer, data, outputs);
-  return report(command, *trainer, history, outputs, net, data.test);
+}  // namespace
+
+int run_train(const TrainCommand& given) {
+  Processes processes(given.comm_timeout);
+  const bool leader = processes.leader();
+  // Every rank loads the checkpoint, the data and the network itself. A failure on any rank stops
+  // every rank here, before the first exchange, with one line from rank 0 naming the rank.
+  std::optional<Checkpoint> checkpoint;
+  TrainCommand command;
+  std::optional<RunData> data;
+  std::optional<Network<float>> net;
+  std::optional<TrainOptions> options;
+  Rng rng(0);
+  std::string failure;
+  try {
+    if (!given.resume.empty()) checkpoint = load_checkpoint(given.resume);
+    command = checkpoint ? resumed_command(given, *checkpoint) : given;
+    if (!leader) {  // rank 0 alone prints and writes
+      command.quiet = true, command.verbose = false;
+      command.out.clear(), command.metrics.clear(), command.plot.clear(), command.checkpoint.clear();
+    }
+    // Before the data is read and the training done that a bad output path would throw away.
+    for (const std::string& output : {command.out, command.metrics})
+      if (!output.empty()) check_writable(output);
+    StartingModel start = starting_model(command, checkpoint);
+    data.emplace(load_run_data(command, start.task, start.preprocessing ? &*start.preprocessing : nullptr));
+    rng = Rng(command.seed);
+    net.emplace(starting_network(command, checkpoint, start.init, *data, rng));
+    options = run_options(given, command, checkpoint);
+  } catch (const Error& e) {
+    if (processes.size() == 1) throw;
+    failure = e.what();
+  }
+  if (processes.size() > 1) {
+    failure = processes.agree(failure);
+    if (failure.empty()) failure = processes.agree(differs_from_rank_0(processes.group(), run_description(command, *options, *data, *net, checkpoint)));
+    if (!failure.empty()) {
+      processes.fail_together(failure);
+      return 1;
+    }
+    options->stop = nullptr;  // see train_until_done
+    options->processes = &processes.group();
+  }
+
+  std::optional<Trainer> trainer;
+  if (checkpoint) trainer.emplace(*net, *options, checkpoint->rng, std::move(checkpoint->optimizer), checkpoint->progress);
+  else trainer.emplace(*net, *options, rng);
+  announce(command, *trainer, data->train, data->mnist_form, checkpoint.has_value());
+  if (processes.size() > 1 && !command.quiet) {
+    const int shards = Network<float>::shards(options->batch_size);
+    std::printf("data-parallel on %d processes: each batch of %d is %d shard%s of %d samples%s\n", processes.size(),
+                options->batch_size, shards, shards > 1 ? "s" : "", Network<float>::shard_columns,
+                shards < processes.size() ? ", fewer than the processes: some wait" : "");
+  }
+
+  RunOutputs outputs(command, *options, checkpoint, data->preprocessing);
+  std::vector<EpochMetrics> history;
+  try {
+    history = train_until_done(command, *trainer, *data, outputs);
+  } catch (const TrainingDiverged& e) {
+    if (processes.size() == 1) throw;
+    processes.fail_together(e.what());  // every rank diverged at the same batch
+    return 1;
+  } catch (const Error& e) {
+    processes.fail_alone(e.what());  // with several ranks, the others may be waiting for this one
+    throw;
+  }
+  if (!leader) return trainer->progress().finished ? 0 : 130;
+  return report(command, *trainer, history, outputs, *net, data->test);
 }
 
 }  // namespace mlp::cli

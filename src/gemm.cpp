@@ -6,12 +6,14 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <type_traits>
 
+#include "mlp/kernels.hpp"
 #include "vectorized.hpp"
 
 namespace mlp {
@@ -20,6 +22,7 @@ namespace {
 
 // Blocking: a KC x NR panel of B stays in L1, an MC x KC block of A in L2, KC x NC of B in L3.
 constexpr int KC = 256;
+static_assert(KC % max_fold_columns == 0, "a run of a folded product never straddles two depth blocks");
 constexpr int MC = 128;   // a multiple of every MR
 constexpr int NC = 3072;  // a multiple of every NR
 // Columns of A up to this long are read in place (see gemm_serial).
@@ -58,10 +61,11 @@ void portable_kernel(int kc, const T* a, std::ptrdiff_t a_step, const T* b, std:
   T acc[NR][MR] = {};
   for (int p = 0; p < kc; ++p, a += a_step, b += b_step)
     for (int j = 0; j < NR; ++j)
-      for (int i = 0; i < MR; ++i) acc[j][i] += a[i] * b[j * b_col];
+      for (int i = 0; i < MR; ++i) acc[j][i] = mul_add<MicroKernel::portable>(a[i], b[j * b_col], acc[j][i]);
   for (int j = 0; j < NR; ++j) {
     T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
-    for (int i = 0; i < MR; ++i) c[i] = alpha * acc[j][i] + (beta == T(0) ? T(0) : beta * c[i]);
+    for (int i = 0; i < MR; ++i)
+      c[i] = beta == T(0) ? alpha * acc[j][i] : mul_add<MicroKernel::portable>(alpha, acc[j][i], beta * c[i]);
   }
 }
 
@@ -305,20 +309,30 @@ void pack_b(const T* B, int ldb, bool tb, int k0, int kc, int j0, int n, T* out)
 }
 
 // c = alpha A b + beta c for `rows` <= ROWS rows of A (column-major, lda) and a vector b read
-// b_step apart. With rows == ROWS the sums have a fixed size and live in registers. Fused
-// multiply-adds where the kernel has them, like its tiles.
+// b_step apart. With rows == ROWS the sums have a fixed size and live in registers. Each element
+// is summed as the tiles of gemm_serial sum it, so that a column of C has the same bits whether
+// its product had one column or many: from zero over each depth block (KC, or `fold`), with fused
+// multiply-adds where the kernel has them, then c = alpha sum + beta c, fused too.
 template <MicroKernel kernel, int ROWS, typename T>
 __attribute__((always_inline)) inline void column_sum(int rows, int K, const T* A, int lda, const T* b,
-                                                      std::ptrdiff_t b_step, T alpha, T beta, T* c) {
-  T sum[ROWS] = {};
-  if (rows == ROWS) {
-    for (int k = 0; k < K; ++k, A += lda, b += b_step)
-      for (int i = 0; i < ROWS; ++i) sum[i] = mul_add<kernel>(A[i], *b, sum[i]);
-  } else {
-    for (int k = 0; k < K; ++k, A += lda, b += b_step)
-      for (int i = 0; i < rows; ++i) sum[i] = mul_add<kernel>(A[i], *b, sum[i]);
+                                                      std::ptrdiff_t b_step, T alpha, T beta, T* c, int fold) {
+  const int block = fold > 0 ? fold : KC;  // fold divides KC: the same blocks as the tiles' runs
+  for (int k0 = 0; k0 < K; k0 += block) {
+    const int kc = std::min(block, K - k0);
+    T sum[ROWS] = {};
+    const T* a = A + static_cast<std::ptrdiff_t>(k0) * lda;
+    const T* bk = b + k0 * b_step;
+    if (rows == ROWS) {
+      for (int k = 0; k < kc; ++k, a += lda, bk += b_step)
+        for (int i = 0; i < ROWS; ++i) sum[i] = mul_add<kernel>(a[i], *bk, sum[i]);
+    } else {
+      for (int k = 0; k < kc; ++k, a += lda, bk += b_step)
+        for (int i = 0; i < rows; ++i) sum[i] = mul_add<kernel>(a[i], *bk, sum[i]);
+    }
+    const T beta_block = k0 == 0 ? beta : T(1);  // later blocks accumulate
+    for (int i = 0; i < rows; ++i)
+      c[i] = beta_block == T(0) ? alpha * sum[i] : mul_add<kernel>(alpha, sum[i], beta_block * c[i]);
   }
-  for (int i = 0; i < rows; ++i) c[i] = alpha * sum[i] + (beta == T(0) ? T(0) : beta * c[i]);
 }
 
 // C = alpha A op(B) + beta C for fewer columns than a tile (one image at inference): each column
@@ -327,15 +341,15 @@ __attribute__((always_inline)) inline void column_sum(int rows, int K, const T* 
 // kernel's vectors (the float products; the double ones stay portable).
 template <typename T>
 void gemm_few_columns(bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B, int ldb, T beta, T* C,
-                      int ldc) {
+                      int ldc, int fold) {
   const auto columns = [&](auto kernel) MLP_VECTOR_BODY {
     for (int j = 0; j < N; ++j) {
       const T* b = B + (tb ? j : static_cast<std::ptrdiff_t>(j) * ldb);
       const std::ptrdiff_t b_step = tb ? ldb : 1;
       T* c = C + static_cast<std::ptrdiff_t>(j) * ldc;
       int i0 = 0;
-      for (; i0 + 64 <= M; i0 += 64) column_sum<kernel, 64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
-      if (i0 < M) column_sum<kernel, 64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0);
+      for (; i0 + 64 <= M; i0 += 64) column_sum<kernel, 64>(64, K, A + i0, lda, b, b_step, alpha, beta, c + i0, fold);
+      if (i0 < M) column_sum<kernel, 64>(M - i0, K, A + i0, lda, b, b_step, alpha, beta, c + i0, fold);
     }
   };
   if constexpr (std::is_same_v<T, float>) vectorized(columns);
@@ -356,7 +370,7 @@ struct Scratch {
 
 template <int MR, int NR, typename T>
 void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
-                 const T* B, int ldb, T beta, T* C, int ldc) {
+                 const T* B, int ldb, T beta, T* C, int ldc, int fold) {
   if (K == 0) {
     for (int j = 0; j < N; ++j)
       for (int i = 0; i < M; ++i) {
@@ -402,7 +416,15 @@ void gemm_serial(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K,
             std::ptrdiff_t a_step = MR;
             if (direct_a && rows == MR) a = A + (ic + ir) + static_cast<std::ptrdiff_t>(pc) * lda, a_step = lda;
             T* c = C + (ic + ir) + static_cast<std::ptrdiff_t>(jc + jr) * ldc;
-            kernel(kc, a, a_step, b, b_step, b_col, c, ldc, alpha, beta_block, rows, cols);
+            if (fold == 0) {
+              kernel(kc, a, a_step, b, b_step, b_col, c, ldc, alpha, beta_block, rows, cols);
+            } else {
+              // One call per run of `fold` steps, each summing from zero and adding to the tile,
+              // which stays in L1 from one call to the next.
+              for (int r = 0; r < kc; r += fold)
+                kernel(std::min(fold, kc - r), a + r * a_step, a_step, b + r * b_step, b_step, b_col, c, ldc, alpha,
+                       r == 0 ? beta_block : T(1), rows, cols);
+            }
           }
         }
       }
@@ -428,7 +450,7 @@ Share thread_share(int extent, int unit, int t, int nt) {
 
 template <int MR, int NR, typename T>
 void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda,
-              const T* B, int ldb, T beta, T* C, int ldc) {
+              const T* B, int ldb, T beta, T* C, int ldc, int fold) {
   if (M <= 0 || N <= 0) return;
   // Decided on the whole product, not per thread's share, so that results never depend on the
   // number of threads.
@@ -436,11 +458,11 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
     // Bound by reading A: with two threads, each reads its half of the rows, from its own core's
     // cache when the product is repeated (one image after another through the same layer).
     const int threads = double(M) * K < min_parallel_matrix ? 1 : std::min(omp_get_max_threads(), M / 64);
-    if (threads <= 1) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (threads <= 1) return gemm_few_columns(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, fold);
 #pragma omp parallel num_threads(threads)
     {
       const auto [first, last] = thread_share(M, 64, omp_get_thread_num(), omp_get_num_threads());
-      gemm_few_columns(tb, last - first, N, K, alpha, A + first, lda, B, ldb, beta, C + first, ldc);
+      gemm_few_columns(tb, last - first, N, K, alpha, A + first, lda, B, ldb, beta, C + first, ldc, fold);
     }
     return;
   }
@@ -453,7 +475,7 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
   const int unit = split_columns ? NR : MR;
   const int extent = split_columns ? N : M;
   const int units = (extent + unit - 1) / unit;
-  if (threads == 1 || units < 2) return gemm_serial<MR, NR>(kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (threads == 1 || units < 2) return gemm_serial<MR, NR>(kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, fold);
 #pragma omp parallel num_threads(std::min(threads, units))
   {
     const auto [first, last] = thread_share(extent, unit, omp_get_thread_num(), omp_get_num_threads());
@@ -461,10 +483,10 @@ void gemm_any(MicroKernelFn<T> kernel, bool ta, bool tb, int M, int N, int K, T 
       if (split_columns) {
         const T* b = tb ? B + first : B + static_cast<std::ptrdiff_t>(first) * ldb;
         gemm_serial<MR, NR>(kernel, ta, tb, M, last - first, K, alpha, A, lda, b, ldb, beta,
-                    C + static_cast<std::ptrdiff_t>(first) * ldc, ldc);
+                    C + static_cast<std::ptrdiff_t>(first) * ldc, ldc, fold);
       } else {
         const T* a = ta ? A + static_cast<std::ptrdiff_t>(first) * lda : A + first;
-        gemm_serial<MR, NR>(kernel, ta, tb, last - first, N, K, alpha, a, lda, B, ldb, beta, C + first, ldc);
+        gemm_serial<MR, NR>(kernel, ta, tb, last - first, N, K, alpha, a, lda, B, ldb, beta, C + first, ldc, fold);
       }
     }
   }
@@ -492,26 +514,26 @@ std::string to_string(MicroKernel kernel) {
 namespace detail {
 
 void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
-          float beta, float* C, int ldc) {
+          float beta, float* C, int ldc, int fold) {
   switch (selected()) {
     case MicroKernel::avx512:
       // Products of fewer rows than the 32-row tile are packed in panels of 16: a 32-row panel
       // would be half empty. The AVX-512 and AVX2 kernels sum each element in the same order with
       // the same fused multiply-adds: the same bits whichever runs (tested).
-      if (M >= 32) return gemm_any<32, 8>(avx512_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-      return gemm_any<16, 8>(avx512_tile<1, 8>, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      if (M >= 32) return gemm_any<32, 8>(avx512_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, fold);
+      return gemm_any<16, 8>(avx512_tile<1, 8>, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, fold);
     case MicroKernel::avx2:
-      return gemm_any<16, 4>(avx2_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+      return gemm_any<16, 4>(avx2_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, fold);
     case MicroKernel::portable:
       return gemm_any<16, 6>(with_edge_tiles<16, 6, float, portable_kernel<16, 6, float>>, ta, tb, M, N, K, alpha, A,
-                             lda, B, ldb, beta, C, ldc);
+                             lda, B, ldb, beta, C, ldc, fold);
   }
 }
 
 void gemm(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, int lda, const double* B, int ldb,
-          double beta, double* C, int ldc) {
+          double beta, double* C, int ldc, int fold) {
   gemm_any<8, 6>(with_edge_tiles<8, 6, double, portable_kernel<8, 6, double>>, ta, tb, M, N, K, alpha, A, lda, B, ldb,
-                 beta, C, ldc);
+                 beta, C, ldc, fold);
 }
 
 }  // namespace detail

@@ -55,6 +55,11 @@ void output_forward(Task task, MatrixView<const T> Z, MatrixView<T> A) {
 
 template <typename T>
 double loss(Task task, MatrixView<const T> Z, MatrixView<const T> Y) {
+  return Z.cols > 0 ? loss_sum<T>(task, Z, Y) / Z.cols : 0.0;
+}
+
+template <typename T>
+double loss_sum(Task task, MatrixView<const T> Z, MatrixView<const T> Y) {
   double total = 0;
   for (int j = 0; j < Z.cols; ++j) {
     const T* z = Z.col(j);
@@ -84,7 +89,7 @@ double loss(Task task, MatrixView<const T> Z, MatrixView<const T> Y) {
         break;
     }
   }
-  return Z.cols > 0 ? total / Z.cols : 0.0;
+  return total;
 }
 
 template <typename T>
@@ -104,6 +109,7 @@ int predicted_class(Task task, const T* a, int units, double threshold) {
 #define MLP_INSTANTIATE(T)                                                    \
   template void output_forward(Task, MatrixView<const T>, MatrixView<T>);     \
   template double loss(Task, MatrixView<const T>, MatrixView<const T>);       \
+  template double loss_sum(Task, MatrixView<const T>, MatrixView<const T>);   \
   template void output_error(MatrixView<const T>, MatrixView<const T>,        \
                              MatrixView<T>);                                  \
   template int predicted_class(Task, const T*, int, double);

@@ -12,6 +12,8 @@
 
 namespace mlp {
 
+static_assert(max_fold_columns % Network<float>::shard_columns == 0, "the product sums whole shards");
+
 int Architecture::classes() const {
   switch (task) {
     case Task::binary: return 2;
@@ -99,16 +101,26 @@ void Network<T>::initialize(Rng& rng) {
 
 template <typename T>
 MatrixView<const T> Network<T>::forward(MatrixView<const T> X) {
-  return forward_pass(X, 0.0, nullptr);
+  return forward_pass(X, 0.0, nullptr, 0, X.cols);
 }
 
 template <typename T>
 MatrixView<const T> Network<T>::forward(MatrixView<const T> X, double dropout_rate, Rng& rng) {
-  return forward_pass(X, dropout_rate, &rng);
+  return forward_pass(X, dropout_rate, &rng, 0, X.cols);
 }
 
 template <typename T>
-MatrixView<const T> Network<T>::forward_pass(MatrixView<const T> X, double dropout_rate, Rng* rng) {
+MatrixView<const T> Network<T>::forward(MatrixView<const T> X, double dropout_rate, Rng& rng, int first,
+                                        int batch_columns) {
+  if (first < 0 || first + X.cols > batch_columns)
+    throw Error("columns " + std::to_string(first) + " to " + std::to_string(first + X.cols) +
+                " are not inside a batch of " + std::to_string(batch_columns));
+  return forward_pass(X, dropout_rate, &rng, first, batch_columns);
+}
+
+template <typename T>
+MatrixView<const T> Network<T>::forward_pass(MatrixView<const T> X, double dropout_rate, Rng* rng, int first,
+                                             int batch_columns) {
   if (X.rows != units(0))
     throw Error("input has " + std::to_string(X.rows) + " features but the network expects " +
                 std::to_string(units(0)));
@@ -132,7 +144,11 @@ MatrixView<const T> Network<T>::forward_pass(MatrixView<const T> X, double dropo
       if (G_[l].cols() < m_) G_[l] = Matrix<T>(units(l), m_), D_[l] = Matrix<T>(units(l), m_);
       const MatrixView<T> G_l = G_[l].view().first_cols(m_), D_l = D_[l].view().first_cols(m_);
       activation_forward<T>(arch_.hidden_activation, Z_l, G_l);
+      // The whole batch draws its mask column after column; this part skips the draws of the
+      // columns before and after it.
+      rng->engine().discard(static_cast<unsigned long long>(first) * units(l));
       draw_dropout_mask<T>(dropout_rate, *rng, D_l);
+      rng->engine().discard(static_cast<unsigned long long>(batch_columns - first - m_) * units(l));
       hadamard<T>(G_l, D_l, A_l);                              // A[l] = g(Z[l]) ⊙ D[l]
     }
   }
@@ -141,23 +157,66 @@ MatrixView<const T> Network<T>::forward_pass(MatrixView<const T> X, double dropo
 
 template <typename T>
 double Network<T>::loss(MatrixView<const T> Y) const {
-  return mlp::loss<T>(arch_.task, Z(depth()), Y);
+  return m_ > 0 ? loss_sum(Y) / m_ : 0.0;
+}
+
+template <typename T>
+double Network<T>::loss_sum(MatrixView<const T> Y, std::span<double> shard_losses) const {
+  assert(shard_losses.empty() || shard_losses.size() == std::size_t(shards(m_)));
+  const MatrixView<const T> Z_L = Z(depth());
+  double total = 0;
+  for (int s = 0, first = 0; first < m_; ++s, first += shard_columns) {
+    const int cols = std::min(shard_columns, m_ - first);
+    const double shard = mlp::loss_sum<T>(arch_.task, {Z_L.col(first), Z_L.rows, cols}, {Y.col(first), Y.rows, cols});
+    if (!shard_losses.empty()) shard_losses[s] = shard;
+    total = s == 0 ? shard : total + shard;  // as the ranks of a split batch add them
+  }
+  return total;
 }
 
 template <typename T>
 void Network<T>::backward(MatrixView<const T> Y) {
+  backward_pass(Y, {});
+}
+
+template <typename T>
+void Network<T>::backward_shards(MatrixView<const T> Y, std::span<T> shard_gradients) {
+  if (shard_gradients.size() != std::size_t(shards(m_)) * parameters_.size())
+    throw Error("backward_shards: room for " + std::to_string(shard_gradients.size()) + " values, not " +
+                std::to_string(shards(m_)) + " shards of " + std::to_string(parameters_.size()) + " gradients");
+  backward_pass(Y, shard_gradients);
+}
+
+template <typename T>
+void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradients) {
   const int L = depth();
   assert(Y.rows == units(L) && Y.cols == m_);
   const int widest = *std::max_element(arch_.sizes.begin() + 1, arch_.sizes.end());
   if (dZ_.rows() < widest || dZ_.cols() < m_) dZ_ = Matrix<T>(widest, m_), dA_ = Matrix<T>(widest, m_);
-  const T inv_m = T(1) / T(m_);
+  const auto columns = [](MatrixView<const T> M, int first, int cols) { return MatrixView<const T>{M.col(first), M.rows, cols}; };
 
   MatrixView<T> dZ{dZ_.data(), units(L), m_};
   output_error<T>(A(L), Y, dZ);                             // dZ[L] = A[L] - Y
   for (int l = L; l >= 1; --l) {
     const MatrixView<const T> A_prev = l == 1 ? X_ : A(l - 1);
-    matmul_nt<T>(dZ, A_prev, inv_m, dW(l));                  // dW[l] = (1/m) dZ[l] A[l-1]ᵀ
-    row_sums<T>(dZ, inv_m, db(l));                           // db[l] = (1/m) Σ_columns dZ[l]
+    // dW[l] = Σ_shards dZ[l] A[l-1]ᵀ, db[l] = Σ_shards Σ_columns dZ[l]: each shard from zero,
+    // added in order; the 1/m comes after.
+    if (shard_gradients.empty()) {
+      matmul_nt_shards<T>(dZ, A_prev, shard_columns, dW(l));
+      row_sums_shards<T>(dZ, shard_columns, db(l));
+      const T inv_m = T(1) / T(m_);                          // now, while dW[l] is in cache
+      T* const g = dW(l).data;
+      for (std::size_t i = 0, n = dW(l).size() + units(l); i < n; ++i) g[i] *= inv_m;
+    } else {
+      for (int s = 0, first = 0; first < m_; ++s, first += shard_columns) {
+        const int cols = std::min(shard_columns, m_ - first);
+        const MatrixView<const T> dZ_s = columns(dZ, first, cols), A_s = columns(A_prev, first, cols);
+        T* block = shard_gradients.data() + std::size_t(s) * parameters_.size() + offsets_[l];
+        const MatrixView<T> dW_s{block, units(l), units(l - 1)};
+        matmul_nt<T>(dZ_s, A_s, T(1), dW_s);
+        row_sums<T>(dZ_s, T(1), block + dW_s.size());
+      }
+    }
     if (l == 1) break;                                       // dA[0] = dX is not needed
     MatrixView<T> dA{dA_.data(), units(l - 1), m_};
     matmul_tn<T>(W(l), dZ, dA);                              // dA[l-1] = W[l]ᵀ dZ[l]

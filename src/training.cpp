@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "mlp/distributed.hpp"
 #include "mlp/error.hpp"
 #include "training_internal.hpp"
 
@@ -63,6 +64,7 @@ Trainer::Trainer(Network<float>& net, const TrainOptions& options, const Rng& rn
     : net_(net), options_(options), optimizer_(std::move(optimizer)), rng_(rng), progress_(std::move(progress)),
       threads_(std::make_unique<detail::ThreadChooser>(omp_get_max_threads())) {
   check_train_options(options_);
+  if (options_.processes && options_.processes->size() > 1) parallel_ = std::make_unique<DataParallel>(*options_.processes);
   if (optimizer_.parameter_count() != net_.parameters().size())
     throw Error("the optimizer's state holds " + std::to_string(optimizer_.parameter_count()) +
                 " parameters but the network has " + std::to_string(net_.parameters().size()));
@@ -136,8 +138,8 @@ EpochMetrics Trainer::finish_epoch(int epoch, double learning_rate, const Datase
   metrics.samples_per_second = metrics.seconds > 0 ? N / metrics.seconds : 0;
   metrics.train_loss = N ? progress_.epoch_loss_sum / N : 0;
   if (net_.architecture().classes() > 0 && N) metrics.train_accuracy = double(progress_.epoch_correct) / N;
-  if (validation_set) metrics.validation = evaluate(net_, *validation_set);
-  if (test_set) metrics.test = evaluate(net_, *test_set);
+  if (validation_set) metrics.validation = evaluate(net_, *validation_set, {}, options_.processes);
+  if (test_set) metrics.test = evaluate(net_, *test_set, {}, options_.processes);
   progress_.epochs_done = epoch;
   progress_.samples_done = 0;
   progress_.epoch_loss_sum = 0;
@@ -230,18 +232,31 @@ void Trainer::run_epoch(int epoch, const Dataset& train_set, const TrainCallback
 }
 
 // One forward pass, one backward pass and one optimizer step on the samples `batch`, gathered
-// into X and Y (m columns each).
+// into X and Y (m columns each). With several processes, this one gathers and computes its shards
+// of the batch only, and DataParallel sums the gradients, losses and counts of all in shard order.
 void Trainer::train_batch(int epoch, const Dataset& train_set, std::span<const std::size_t> batch, MatrixView<float> X,
                           MatrixView<float> Y, double learning_rate, std::size_t batch_number, std::size_t batches) {
   const Architecture& arch = net_.architecture();
-  gather_batch<float>(train_set, batch, X);
-  gather_targets<float>(train_set, batch, arch, Y);
+  const int m = static_cast<int>(batch.size());
+  const ShardRange mine = parallel_ ? parallel_->range(m) : ShardRange{0, Network<float>::shards(m), 0, m};
+  const std::span<const std::size_t> part = batch.subspan(mine.first_column, mine.columns);
+  X = X.first_cols(mine.columns), Y = Y.first_cols(mine.columns);
+  gather_batch<float>(train_set, part, X);
+  gather_targets<float>(train_set, part, arch, Y);
 
-  const MatrixView<const float> A = net_.forward(X, options_.dropout, rng_);
-  const double batch_loss = net_.loss(Y);
+  const MatrixView<const float> A = net_.forward(X, options_.dropout, rng_, mine.first_column, m);
+  const std::size_t correct = arch.classes() > 0 ? detail::count_correct(arch, A, train_set, part, nullptr) : 0;
+  double batch_loss;
+  std::size_t batch_correct = correct;
+  if (parallel_) {
+    const DataParallel::Totals totals = parallel_->backward(net_, Y, m, correct);
+    batch_loss = totals.loss_sum / m;
+    batch_correct = totals.correct;
+  } else {
+    batch_loss = net_.loss(Y);
+  }
   if (first_batch_loss_ == 0 && std::isfinite(batch_loss)) first_batch_loss_ = std::max(batch_loss, 1.0);
-  // A loss that grows a million-fold has exploded, even while it is still finite (a regression
-  // run once reached 1e43 and went on to write its model).
+  // A loss that grows a million-fold has exploded, even while it is still finite.
   const bool exploded = !std::isfinite(batch_loss) || batch_loss > 1e6 * first_batch_loss_;
   if (exploded) {  // stop before the update, back at the last whole epoch
     restore_parameters(last_epoch_parameters_);
@@ -252,9 +267,9 @@ void Trainer::train_batch(int epoch, const Dataset& train_set, std::span<const s
     diverged.last_good_epoch = progress_.epochs_done;
     throw diverged;
   }
-  progress_.epoch_loss_sum += batch_loss * X.cols;
-  if (arch.classes() > 0) progress_.epoch_correct += detail::count_correct(arch, A, train_set, batch, nullptr);
-  net_.backward(Y);
+  progress_.epoch_loss_sum += batch_loss * m;
+  progress_.epoch_correct += batch_correct;
+  if (!parallel_) net_.backward(Y);
   if (options_.clip_norm > 0) clip_gradient_norm(net_.gradients(), options_.clip_norm);
   optimizer_.step(net_.parameters(), net_.gradients(), learning_rate);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mlp/data.hpp"
+#include "mlp/distributed.hpp"
 #include "mlp/matrix.hpp"
 #include "mlp/network.hpp"
 
@@ -44,7 +45,10 @@ struct Evaluation {
 };
 
 /// Loss, accuracy, confusion matrix and the options' extra scores of `net` on a labelled dataset.
-Evaluation evaluate(Network<float>& net, const Dataset& data, const EvaluationOptions& options = {});
+/// With `processes` (distributed.hpp), every process evaluates its share of the batches and all
+/// end with the whole evaluation: the same bits as one process alone.
+Evaluation evaluate(Network<float>& net, const Dataset& data, const EvaluationOptions& options = {},
+                    ProcessGroup* processes = nullptr);
 
 /// The area under the ROC curve of scores against labels (true: positive), by the rank-sum
 /// (Mann–Whitney) statistic, tied scores sharing their ranks; none without both classes.

@@ -17,6 +17,20 @@ void linear_forward(MatrixView<const T> W, MatrixView<const T> A_prev, const T* 
 template <typename T>
 void matmul_nt(MatrixView<const T> dZ, MatrixView<const T> A_prev, T scale, MatrixView<T> dW);
 
+/// dW = Σ_s dZ_s A_sᵀ over the runs s of `shard` consecutive columns (the last may be short),
+/// unscaled: each run's product summed from zero, the runs added in order, one rounding each.
+/// The same bits as matmul_nt (scale 1) of each run into a buffer, then the buffers added one by
+/// one: how a batch split between processes sums (distributed.hpp). `shard` divides
+/// max_fold_columns.   dZ (n, m), A_prev (k, m), dW (n, k).
+template <typename T>
+void matmul_nt_shards(MatrixView<const T> dZ, MatrixView<const T> A_prev, int shard, MatrixView<T> dW);
+/// A multiple of every shard width: the depth block of the matrix product.
+constexpr int max_fold_columns = 256;
+
+/// db = Σ_s Σ_columns dZ_s over the same runs, each from zero, added in order; unscaled.
+template <typename T>
+void row_sums_shards(MatrixView<const T> dZ, int shard, T* db);
+
 /// dA_prev = Wᵀ dZ.   W (n, k), dZ (n, m), dA_prev (k, m).
 template <typename T>
 void matmul_tn(MatrixView<const T> W, MatrixView<const T> dZ, MatrixView<T> dA_prev);

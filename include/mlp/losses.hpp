@@ -32,6 +32,9 @@ void output_forward(Task task, MatrixView<const T> Z, MatrixView<T> A);
 /// @param Y the targets (n[L], m): 0/1 for binary, one-hot columns for multiclass
 template <typename T>
 double loss(Task task, MatrixView<const T> Z, MatrixView<const T> Y);
+/// The same summed over the columns, not divided by m: loss() is loss_sum() / m.
+template <typename T>
+double loss_sum(Task task, MatrixView<const T> Z, MatrixView<const T> Y);
 
 /// dZ[L] = A[L] - Y: the derivative of J·m with respect to Z[L] for each matched pair above.
 template <typename T>

@@ -85,17 +85,39 @@ class Network {
   /// The same while training with dropout: each hidden A[l] = g(Z[l]) ⊙ D[l], with a new mask
   /// D[l] drawn from `rng` (see dropout.hpp); backward() then passes gradients through D[l] too.
   MatrixView<const T> forward(MatrixView<const T> X, double dropout_rate, Rng& rng);
+  /// The same for X = columns [first, first + X.cols) of a batch of `batch_columns`: the masks
+  /// are the ones the whole batch draws for these columns, and `rng` is left where the whole
+  /// batch leaves it, so that processes sharing a batch draw their parts of the same masks.
+  MatrixView<const T> forward(MatrixView<const T> X, double dropout_rate, Rng& rng, int first, int batch_columns);
   /// The loss J of the last forward pass against the targets Y (n[L], m).
   double loss(MatrixView<const T> Y) const;
+  /// The batch is summed in shards of this many consecutive columns (the last may be short):
+  /// dW[l] = (1/m) ((S_0 + S_1) + S_2 + ...), each shard's S_s = dZ_s A_sᵀ summed from zero and
+  /// the shards added in order, and the same for db[l] and the loss. A batch split between
+  /// processes at shard boundaries (distributed.hpp) then sums to the same bits as in one.
+  static constexpr int shard_columns = 64;
+  /// The shards of a batch of m columns.
+  static int shards(int m) { return (m + shard_columns - 1) / shard_columns; }
+
   /// Backward propagation after forward(X): fills dW[l] and db[l] for every layer.
   /// @param Y the targets (n[L], m) of the same batch
   void backward(MatrixView<const T> Y);
+  /// The same, but each shard's gradient block, unscaled (S_s of every layer, laid out like
+  /// gradients()), goes to block s of `shard_gradients` (shards(m) x parameter_count() values),
+  /// and gradients() is left alone: for the caller to add them up, in order, with the shards of
+  /// other processes, and to scale the sum by 1/m of the whole batch.
+  void backward_shards(MatrixView<const T> Y, std::span<T> shard_gradients);
+  /// The loss J of the last forward pass summed over its samples, shard by shard; the loss of
+  /// shard s into shard_losses[s] (shards(m) values) if given. loss(Y) is this over m.
+  double loss_sum(MatrixView<const T> Y, std::span<double> shard_losses = {}) const;
   /// Z[l] and A[l] of the last forward pass, l = 1..L: to look at what the network computed.
   MatrixView<const T> Z(int l) const { return Z_[l].view().first_cols(m_); }
   MatrixView<const T> A(int l) const { return A_[l].view().first_cols(m_); }
 
  private:
-  MatrixView<const T> forward_pass(MatrixView<const T> X, double dropout_rate, Rng* rng);
+  MatrixView<const T> forward_pass(MatrixView<const T> X, double dropout_rate, Rng* rng, int first, int batch_columns);
+  // Fills `gradients` (parameter_count() values), or with shard_gradients each shard's block.
+  void backward_pass(MatrixView<const T> Y, std::span<T> shard_gradients);
 
   Architecture arch_;
   std::vector<T> parameters_;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mlp/data.hpp"
+#include "mlp/distributed.hpp"
 #include "mlp/error.hpp"
 #include "mlp/evaluation.hpp"
 #include "mlp/matrix.hpp"
@@ -55,6 +56,10 @@ struct TrainOptions {
   /// are the same bits either way, so this is only about speed on a busy machine. Off: always all
   /// of them. Not saved.
   bool choose_threads = true;
+  /// Data-parallel over these processes (distributed.hpp): each computes its shards of every
+  /// batch and of every evaluation, and all end with the same parameters, the bits one process
+  /// computes. Null (or one process): this process alone. Not saved.
+  ProcessGroup* processes = nullptr;
 };
 
 /// @throws Error naming the command-line option of the first bad value.
@@ -145,6 +150,7 @@ struct TrainingDiverged : Error {
 namespace detail {
 class ThreadChooser;
 }
+class DataParallel;
 
 /// A training run that can stop and go on: the network it trains (held by reference), the options,
 /// the optimizer's state, the Rng that shuffles and draws dropout masks, and the progress.
@@ -196,6 +202,7 @@ class Trainer {
   double last_batch_seconds_ = 0;  ///< what threads_ is told before the next batch
   /// The loss of this run's first batch: a batch loss beyond a million times it has exploded.
   double first_batch_loss_ = 0;
+  std::unique_ptr<DataParallel> parallel_;  ///< with options.processes of more than one
 };
 
 /// Scales `gradients` by max_norm / (‖g‖ + 1e-6) when their L2 norm ‖g‖ exceeds max_norm (as
