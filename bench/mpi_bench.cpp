@@ -26,7 +26,7 @@
 
 #include "mlp/distributed.hpp"
 #include "mlp/error.hpp"
-#include "mlp/mpi_group.hpp"
+#include "mpi_group.hpp"
 #include "mlp/network.hpp"
 #include "mlp/optimizers.hpp"
 

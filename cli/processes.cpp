@@ -7,7 +7,7 @@
 #include <mlp/error.hpp>
 
 #ifdef MLP_MPI
-#include <mlp/mpi_group.hpp>
+#include "mpi_group.hpp"
 #endif
 
 namespace mlp::cli {

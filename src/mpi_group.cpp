@@ -1,5 +1,5 @@
 // MPI point-to-point calls and broadcasts for the data-parallel algorithms, each with a deadline.
-#include "mlp/mpi_group.hpp"
+#include "mpi_group.hpp"
 
 #include <mpi.h>
 
