@@ -35,7 +35,7 @@ void write_synthetic_mnist(const ScratchDir& dir) {
   }
 }
 
-int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+using test::count_lines;
 
 class Cli : public ::testing::Test {
  protected:

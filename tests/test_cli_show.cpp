@@ -87,7 +87,7 @@ int count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
-int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+using test::count_lines;
 
 class CliShow : public ::testing::Test {
  protected:

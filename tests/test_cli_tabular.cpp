@@ -26,7 +26,7 @@ using test::ScratchDir;
 
 const std::string mlp_binary = MLP_BINARY;
 
-int count_lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
+using test::count_lines;
 
 class CliTabular : public ::testing::Test {
  protected:
