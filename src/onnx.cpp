@@ -541,7 +541,9 @@ void write_onnx(const std::string& path, const Network<float>& net, const Prepro
     if (!column.categories.empty())
       throw Error(path + ": column '" + column.name + "' is categorical (one-hot); an ONNX graph takes numbers, "
                   "not its category names");
-  if (!preprocessing.identity() && (arch.pixel_input || int(preprocessing.columns.size()) != net.units(0)))
+  if (!preprocessing.identity() && arch.pixel_input)
+    throw Error(path + ": a network for pixels with a preprocessing of feature columns");
+  if (!preprocessing.identity() && int(preprocessing.columns.size()) != net.units(0))
     throw Error(path + ": the preprocessing's " + std::to_string(preprocessing.columns.size()) +
                 " columns do not match the network's " + std::to_string(net.units(0)) + " feature inputs");
   onnx::ModelProto model;
