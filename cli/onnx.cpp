@@ -29,7 +29,8 @@ std::string summary(const Architecture& arch, const Preprocessing& preprocessing
 
 CLI::App* add_export_command(CLI::App& app, ExportCommand& command) {
   CLI::App* command_app = app.add_subcommand(
-      "export", "Write a model as ONNX (opset 13, float32, dynamic batch; see docs/interop.md)");
+      "export", "Write a model as ONNX (opset 13, float32, dynamic batch; a table model's scaling and fills become "
+                "the graph's first nodes, so it takes raw features; see docs/interop.md)");
   command_app->add_option("--model", command.model, "Model file (safetensors)")->required();
   command_app->add_option("--onnx", command.onnx, "ONNX file to write")->required();
   command_app->add_flag("--quiet,-q", command.quiet, "Print nothing");

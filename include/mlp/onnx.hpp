@@ -51,7 +51,8 @@ void save_onnx(const std::string& path, const Model& model, const std::map<std::
 /// and 1.
 /// @throws Error naming the file and the first node or field it cannot take, e.g.
 ///         "m.onnx: node 2 'conv1' (Conv): unsupported op; mlp reads Gemm, MatMul, Add, Relu,
-///         Sigmoid, Tanh, Softmax, Identity, Flatten and a /255 scaling". Sizes are checked
+///         Sigmoid, Tanh, Softmax, Identity, Flatten, a /255 scaling and mlp's feature scaling (IsNaN,
+///         Where, Sub, Div)". Sizes are checked
 ///         against the data the file holds before anything is allocated for them.
 ///         A graph with mlp's feature scaling (see save_onnx of a Model) is refused here: read it
 ///         with load_onnx_model().
