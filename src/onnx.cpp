@@ -7,14 +7,17 @@
 #include <algorithm>
 #include <bit>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "mlp/error.hpp"
 #include "mlp/file_io.hpp"
+#include "mlp/preprocessing.hpp"
 
 namespace mlp {
 namespace {
@@ -92,6 +95,9 @@ class OnnxReader {
   OnnxReader(const std::string& path, const onnx::ModelProto& model) : path_(path), model_(model) {}
 
   Network<float> read();
+  // What the graph does to each feature before the first layer (empty: nothing), as
+  // FeatureColumn holds it: fill (NaN: none), center, scale.
+  std::vector<float> fill_, center_, scale_;
 
  private:
   [[noreturn]] void fail(const std::string& message) const { throw Error(path_ + ": " + message); }
@@ -119,6 +125,13 @@ class OnnxReader {
   void read_matmul(const onnx::NodeProto& node, const std::string& where);
   void read_add(const onnx::NodeProto& node, const std::string& where);
   void read_scaling(const onnx::NodeProto& node, const std::string& where);
+  // mlp's feature preprocessing in front of the first layer: IsNaN and Where (the fill), Sub
+  // (the center), Div (the scale), each with one value per column.
+  std::vector<float> column_values(const onnx::NodeProto& node, int position, const std::string& where) const;
+  void read_missing(const onnx::NodeProto& node, const std::string& where);
+  void read_fill(const onnx::NodeProto& node, const std::string& where);
+  void read_center(const onnx::NodeProto& node, const std::string& where);
+  void read_divisor(const onnx::NodeProto& node, const std::string& where);
   void read_activation(const onnx::NodeProto& node, const std::string& where);
 
   const std::string& path_;
@@ -130,6 +143,8 @@ class OnnxReader {
   std::string current_;    // the tensor the chain has reached
   int input_columns_ = 0;  // n[0] if the input's shape says, else 0
   bool pixels_ = false;
+  std::string missing_;  // IsNaN's output, which only Where may read
+  std::string first_layer_;  // how to name the first layer in errors
   std::vector<Layer> layers_;
   std::vector<Gap> gaps_;  // gaps_[k]: after layers_[k]
 };
@@ -216,6 +231,16 @@ void OnnxReader::check_inputs(int index, const onnx::NodeProto& node, const std:
 }
 
 void OnnxReader::add_layer(Layer layer, const std::string& where) {
+  if (layers_.empty()) {
+    if (!missing_.empty() && fill_.empty()) fail(where + ": an IsNaN before it that no Where uses");
+    if (!fill_.empty() && center_.empty())
+      fail(where + ": a Where before it without the Sub and Div of a scaling; mlp reads a fill only before its scaling");
+    if (!center_.empty() && scale_.empty()) fail(where + ": a Sub before it without the Div of a scaling");
+    for (const std::vector<float>* values : {&fill_, &center_, &scale_})
+      if (!values->empty() && int(values->size()) != layer.cols)
+        fail(where + ": takes " + std::to_string(layer.cols) + " inputs but the scaling before it has " +
+             std::to_string(values->size()) + " columns");
+  }
   const int inputs = layers_.empty() ? input_columns_ : layers_.back().rows;
   if (inputs > 0 && layer.cols != inputs)
     fail(where + ": takes " + std::to_string(layer.cols) + " inputs but the value before it has " +
@@ -287,7 +312,8 @@ void OnnxReader::read_add(const onnx::NodeProto& node, const std::string& where)
 }
 
 void OnnxReader::read_scaling(const onnx::NodeProto& node, const std::string& where) {
-  if (!layers_.empty() || pixels_) fail(where + ": mlp reads a scaling only once, before the first layer");
+  if (!layers_.empty() || pixels_ || !center_.empty())
+    fail(where + ": mlp reads a scaling only once, before the first layer");
   if (node.input_size() != 2 || node.input(0) != current_) fail(where + ": expected " + node.op_type() + "(input, scalar)");
   const onnx::TensorProto& s = weight_input(node, 1, where);
   if (s.dims_size() > 1 || (s.dims_size() == 1 && s.dims(0) != 1)) fail(where + ": scales by a tensor, not a scalar");
@@ -299,6 +325,45 @@ void OnnxReader::read_scaling(const onnx::NodeProto& node, const std::string& wh
   if (!divides && !multiplies)
     fail(where + ": scales the input by " + std::to_string(value) + "; mlp reads only the pixel scaling /255");
   pixels_ = true;
+}
+
+std::vector<float> OnnxReader::column_values(const onnx::NodeProto& node, int position,
+                                             const std::string& where) const {
+  const onnx::TensorProto& t = weight_input(node, position, where);
+  const bool row = (t.dims_size() == 1 && t.dims(0) > 0) || (t.dims_size() == 2 && t.dims(0) == 1 && t.dims(1) > 0);
+  if (!row) fail(where + ": '" + t.name() + "' is not one value per column ([n] or [1, n])");
+  return floats(t, where);
+}
+
+void OnnxReader::read_missing(const onnx::NodeProto& node, const std::string& where) {
+  if (!layers_.empty() || pixels_ || !missing_.empty() || current_ != input_)
+    fail(where + ": mlp reads IsNaN only once, on the graph input, as the mask of a fill");
+  if (node.input_size() != 1 || node.input(0) != input_) fail(where + ": expected IsNaN(input)");
+  missing_ = node.output(0);
+}
+
+void OnnxReader::read_fill(const onnx::NodeProto& node, const std::string& where) {
+  if (missing_.empty() || !fill_.empty() || current_ != input_)
+    fail(where + ": mlp reads Where only once, as the fill of missing features: Where(IsNaN(input), fill, input)");
+  if (node.input_size() != 3 || node.input(0) != missing_ || node.input(2) != input_)
+    fail(where + ": expected Where(IsNaN(input), fill, input)");
+  fill_ = column_values(node, 1, where);
+}
+
+void OnnxReader::read_center(const onnx::NodeProto& node, const std::string& where) {
+  if (!layers_.empty() || pixels_ || !center_.empty())
+    fail(where + ": mlp reads Sub only once, as the center of the feature scaling before the first layer");
+  if (node.input_size() != 2 || node.input(0) != current_) fail(where + ": expected Sub(input, center)");
+  center_ = column_values(node, 1, where);
+  for (const float c : center_)
+    if (!std::isfinite(c)) fail(where + ": a center that is not finite");
+}
+
+void OnnxReader::read_divisor(const onnx::NodeProto& node, const std::string& where) {
+  if (node.input_size() != 2 || node.input(0) != current_) fail(where + ": expected Div(centered input, scale)");
+  scale_ = column_values(node, 1, where);
+  for (const float s : scale_)
+    if (!(s > 0) || !std::isfinite(s)) fail(where + ": a scale that is not a positive finite number");
 }
 
 void OnnxReader::read_activation(const onnx::NodeProto& node, const std::string& where) {
@@ -361,15 +426,27 @@ Network<float> OnnxReader::read() {
       fail(where + ": an op of domain '" + node.domain() + "'; mlp reads standard ONNX ops only");
     const bool known = op == "Gemm" || op == "MatMul" || op == "Add" || op == "Relu" || op == "Sigmoid" ||
                        op == "Tanh" || op == "Softmax" || op == "Identity" || op == "Flatten" || op == "Div" ||
-                       op == "Mul";
+                       op == "Mul" || op == "Sub" || op == "IsNaN" || op == "Where";
     if (!known)
       fail(where + ": unsupported op; mlp reads Gemm, MatMul, Add, Relu, Sigmoid, Tanh, Softmax, Identity, "
-                   "Flatten and a /255 scaling");
+                   "Flatten, a /255 scaling and mlp's feature scaling (IsNaN, Where, Sub, Div)");
     if (node.output_size() != 1) fail(where + ": has " + std::to_string(node.output_size()) + " outputs, expected 1");
+    // The fill reads the graph input twice (in the mask and as the values): outside the chain rule.
+    if (op == "IsNaN") {
+      read_missing(node, where);
+      continue;
+    }
+    if (op == "Where") {
+      read_fill(node, where);
+      current_ = node.output(0);
+      continue;
+    }
     check_inputs(i, node, where);
     if (op == "Gemm") read_gemm(node, where);
     else if (op == "MatMul") read_matmul(node, where);
     else if (op == "Add") read_add(node, where);
+    else if (op == "Sub") read_center(node, where);
+    else if (op == "Div" && !center_.empty() && scale_.empty()) read_divisor(node, where);
     else if (op == "Div" || op == "Mul") read_scaling(node, where);
     else if (op == "Flatten") {
       if (!layers_.empty() || int_attribute(node, "axis", 1, where) != 1)
@@ -450,10 +527,25 @@ onnx::ModelProto parse(const std::string& path) {
   return model;
 }
 
-}  // namespace
+// "z3": appended, because g++ 12 warns falsely (-Wrestrict) on "z" + std::to_string(l) inlined here.
+std::string numbered(const char* prefix, int l) {
+  std::string name = prefix;
+  name += std::to_string(l);
+  return name;
+}
 
-void save_onnx(const std::string& path, const Network<float>& net, const std::map<std::string, std::string>& metadata) {
+void write_onnx(const std::string& path, const Network<float>& net, const Preprocessing& preprocessing,
+                const std::map<std::string, std::string>& metadata) {
   const Architecture& arch = net.architecture();
+  for (const FeatureColumn& column : preprocessing.columns)
+    if (!column.categories.empty())
+      throw Error(path + ": column '" + column.name + "' is categorical (one-hot); an ONNX graph takes numbers, "
+                  "not its category names");
+  if (!preprocessing.identity() && arch.pixel_input)
+    throw Error(path + ": a network for pixels with a preprocessing of feature columns");
+  if (!preprocessing.identity() && int(preprocessing.columns.size()) != net.units(0))
+    throw Error(path + ": the preprocessing's " + std::to_string(preprocessing.columns.size()) +
+                " columns do not match the network's " + std::to_string(net.units(0)) + " feature inputs");
   onnx::ModelProto model;
   model.set_ir_version(onnx_ir_version);
   model.set_producer_name("mlp");
@@ -490,10 +582,37 @@ void save_onnx(const std::string& path, const Network<float>& net, const std::ma
     add_float_tensor(graph, "pixel_scale", {}, &scale, 1);
     add_node(graph, "Div", {"pixels", "pixel_scale"}, "x");
     current = "x";
-  } else {
+  } else if (preprocessing.identity()) {
     set_tensor_type(*graph.add_input(), "features", n0,
                     "One sample per row: " + std::to_string(n0) + " feature values, used as they are");
     current = "features";
+  } else {
+    set_tensor_type(*graph.add_input(), "features", n0,
+                    "One sample per row: the " + std::to_string(n0) +
+                        " raw feature columns (metadata_props preprocessing names them); the graph fills missing "
+                        "values (NaN) and scales them as mlp predict does");
+    current = "features";
+    // The same float operations as Preprocessing::transform, so that the inputs of the first
+    // layer have the same bits: a missing value takes its fill, then (value - center) / scale.
+    std::vector<float> fill, center, scale;
+    bool fills = false;
+    for (const FeatureColumn& column : preprocessing.columns) {
+      fill.push_back(column.fill);  // NaN: none, and NaN stays NaN
+      fills = fills || !std::isnan(column.fill);
+      center.push_back(column.center);
+      scale.push_back(column.scale);
+    }
+    if (fills) {
+      add_float_tensor(graph, "feature_fill", {n0}, fill.data(), fill.size());
+      add_node(graph, "IsNaN", {"features"}, "missing");
+      add_node(graph, "Where", {"missing", "feature_fill", "features"}, "filled");
+      current = "filled";
+    }
+    add_float_tensor(graph, "feature_center", {n0}, center.data(), center.size());
+    add_float_tensor(graph, "feature_scale", {n0}, scale.data(), scale.size());
+    add_node(graph, "Sub", {current, "feature_center"}, "centered");
+    add_node(graph, "Div", {"centered", "feature_scale"}, "x");
+    current = "x";
   }
   const std::string output = arch.task == Task::multiclass ? "probabilities"
                            : arch.task == Task::binary     ? "probability"
@@ -509,11 +628,11 @@ void save_onnx(const std::string& path, const Network<float>& net, const std::ma
     add_float_tensor(graph, layer + ".weight", {W.rows, W.cols}, row_major.data(), row_major.size());
     add_float_tensor(graph, layer + ".bias", {W.rows}, net.b(l), std::size_t(W.rows));
     const bool last = l == net.depth();
-    const std::string z = last && arch.task == Task::regression ? output : "z" + std::to_string(l);
+    const std::string z = last && arch.task == Task::regression ? output : numbered("z", l);
     add_int_attribute(add_node(graph, "Gemm", {current, layer + ".weight", layer + ".bias"}, z), "transB", 1);
     current = z;
     if (last) break;
-    const std::string a = "a" + std::to_string(l);
+    const std::string a = numbered("a", l);
     switch (arch.hidden_activation) {
       case Activation::relu: add_node(graph, "Relu", {z}, a); break;
       case Activation::sigmoid: add_node(graph, "Sigmoid", {z}, a); break;
@@ -535,9 +654,60 @@ void save_onnx(const std::string& path, const Network<float>& net, const std::ma
   write_file_atomically(path, bytes);
 }
 
+bool same_bits(float a, float b) { return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); }
+
+}  // namespace
+
+void save_onnx(const std::string& path, const Network<float>& net, const std::map<std::string, std::string>& metadata) {
+  write_onnx(path, net, Preprocessing{}, metadata);
+}
+
+void save_onnx(const std::string& path, const Model& model, const std::map<std::string, std::string>& metadata) {
+  // The model's own description of its columns and classes, whatever `metadata` held.
+  std::map<std::string, std::string> props = metadata;
+  props.erase("preprocessing");
+  props.erase("classes");
+  write_preprocessing(model.preprocessing, props);
+  write_onnx(path, model.network, model.preprocessing, props);
+}
+
 Network<float> load_onnx(const std::string& path) {
   const onnx::ModelProto model = parse(path);
-  return OnnxReader(path, model).read();
+  OnnxReader reader(path, model);
+  Network<float> net = reader.read();
+  if (!reader.center_.empty())
+    throw Error(path + ": the graph scales its features before the first layer; read it with its preprocessing "
+                "(load_onnx_model, mlp import)");
+  return net;
+}
+
+Model load_onnx_model(const std::string& path) {
+  const onnx::ModelProto model = parse(path);
+  OnnxReader reader(path, model);
+  Network<float> net = reader.read();
+  std::map<std::string, std::string> metadata;
+  for (const onnx::StringStringEntryProto& entry : model.metadata_props()) metadata[entry.key()] = entry.value();
+  const Architecture& arch = net.architecture();
+  Preprocessing preprocessing =
+      read_preprocessing(metadata, path + ": metadata_props", arch.sizes[0], arch.task == Task::multiclass ? arch.classes() : -1);
+  // The graph computes what the model does; the metadata only names the columns. Both must agree.
+  if (reader.center_.empty()) {
+    if (!preprocessing.identity())
+      throw Error(path + ": metadata_props describes a preprocessing (scaling, fill) that the graph does not apply");
+    return {std::move(net), std::move(preprocessing)};
+  }
+  if (preprocessing.identity())
+    throw Error(path + ": the graph scales its features but metadata_props has no 'preprocessing' naming the columns; "
+                "mlp reads feature scaling as mlp export writes it");
+  for (std::size_t c = 0; c < preprocessing.columns.size(); ++c) {
+    const FeatureColumn& column = preprocessing.columns[c];
+    const float fill = reader.fill_.empty() ? std::numeric_limits<float>::quiet_NaN() : reader.fill_[c];
+    const bool fills_alike = std::isnan(fill) ? std::isnan(column.fill) : same_bits(fill, column.fill);
+    if (!same_bits(reader.center_[c], column.center) || !same_bits(reader.scale_[c], column.scale) || !fills_alike)
+      throw Error(path + ": column '" + column.name + "': the graph's fill, center or scale differ from metadata_props "
+                  "preprocessing");
+  }
+  return {std::move(net), std::move(preprocessing)};
 }
 
 std::map<std::string, std::string> read_onnx_metadata(const std::string& path) {

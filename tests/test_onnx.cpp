@@ -5,11 +5,14 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <random>
 
 #include "mlp/error.hpp"
+#include "mlp/model.hpp"
 #include "mlp/model_file.hpp"
 #include "mlp/onnx.hpp"
 #include "test_util.hpp"
@@ -131,6 +134,107 @@ TEST(Onnx, ExportThenImportGivesBackTheSameFile) {
   EXPECT_FALSE(test::exists(dir / "f.safetensors"));
 }
 
+// A model trained on a table of 3 numeric feature columns and a text label, as fit_preprocessing
+// would leave it, with values whose bits a lossy path would change.
+Model table_model(Scaling scaling, Imputation imputation, std::uint64_t seed) {
+  Architecture arch;
+  arch.sizes = {3, 5, 2};
+  arch.hidden_activation = Activation::tanh;
+  arch.pixel_input = false;
+  Model model{random_network(arch, seed), {}};
+  Preprocessing& p = model.preprocessing;
+  p.scaling = scaling;
+  p.imputation = imputation;
+  p.named_columns = true;
+  p.file_columns = 4;
+  p.label_columns = {"kind"};
+  p.label_index = {3};
+  p.classes = {"no", "yes"};
+  const float centers[] = {5003.1416f, 0.000123457f, -17.25f}, scales[] = {998.0331f, 0.00099f, 1.0f / 3.0f};
+  const char* names[] = {"income", "ratio", "temperature"};
+  for (int c = 0; c < 3; ++c) {
+    FeatureColumn column;
+    column.name = names[c];
+    column.index = c;
+    column.center = centers[c];
+    column.scale = scales[c];
+    if (imputation != Imputation::none && c != 1) column.fill = centers[c] + 0.1f;  // column 1: nothing to fill
+    p.columns.push_back(column);
+  }
+  return model;
+}
+
+std::vector<std::string> graph_ops(const std::string& path) {
+  onnx::ModelProto model;
+  const auto bytes = read_bytes(path);
+  EXPECT_TRUE(model.ParseFromArray(bytes.data(), int(bytes.size())));
+  std::vector<std::string> ops;
+  for (const auto& node : model.graph().node()) ops.push_back(node.op_type());
+  return ops;
+}
+
+TEST(Onnx, ATableModelsScalingAndFillsGoIntoTheGraphAndComeBack) {
+  ScratchDir dir;
+  for (const bool fills : {true, false}) {
+    SCOPED_TRACE(fills ? "standard, impute mean" : "minmax, no imputation");
+    const Model model = table_model(fills ? Scaling::standard : Scaling::minmax,
+                                    fills ? Imputation::mean : Imputation::none, fills ? 8 : 9);
+    model.save(dir / "m.safetensors", {{"seed", "8"}});
+    const auto exported =
+        run("'" + mlp_binary + "' export --model '" + (dir / "m.safetensors") + "' --onnx '" + (dir / "m.onnx") + "'");
+    ASSERT_EQ(exported.exit_code, 0) << exported.output;
+    EXPECT_NE(exported.output.find("input: raw features, scaled in the graph"), std::string::npos) << exported.output;
+    const std::vector<std::string> layers = {"Gemm", "Tanh", "Gemm", "Softmax"};
+    std::vector<std::string> expected = fills ? std::vector<std::string>{"IsNaN", "Where", "Sub", "Div"}
+                                              : std::vector<std::string>{"Sub", "Div"};
+    expected.insert(expected.end(), layers.begin(), layers.end());
+    EXPECT_EQ(graph_ops(dir / "m.onnx"), expected);
+
+    const Model back = load_onnx_model(dir / "m.onnx");
+    expect_same_network(back.network, model.network);
+    const Preprocessing &a = back.preprocessing, &b = model.preprocessing;
+    EXPECT_EQ(a.scaling, b.scaling);
+    EXPECT_EQ(a.imputation, b.imputation);
+    EXPECT_EQ(a.classes, b.classes);
+    EXPECT_EQ(a.label_columns, b.label_columns);
+    ASSERT_EQ(a.columns.size(), b.columns.size());
+    for (std::size_t c = 0; c < a.columns.size(); ++c) {
+      EXPECT_EQ(a.columns[c].name, b.columns[c].name);
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(a.columns[c].center), std::bit_cast<std::uint32_t>(b.columns[c].center));
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(a.columns[c].scale), std::bit_cast<std::uint32_t>(b.columns[c].scale));
+      if (std::isnan(b.columns[c].fill)) {
+        EXPECT_TRUE(std::isnan(a.columns[c].fill));
+      } else {
+        EXPECT_EQ(std::bit_cast<std::uint32_t>(a.columns[c].fill), std::bit_cast<std::uint32_t>(b.columns[c].fill));
+      }
+    }
+    // `mlp import` writes the very file that was exported, preprocessing and provenance included.
+    const auto imported =
+        run("'" + mlp_binary + "' import --onnx '" + (dir / "m.onnx") + "' --out '" + (dir / "back.safetensors") + "'");
+    ASSERT_EQ(imported.exit_code, 0) << imported.output;
+    EXPECT_EQ(read_bytes(dir / "m.safetensors"), read_bytes(dir / "back.safetensors"));
+    // The network alone would take scaled inputs: load_onnx does not drop the scaling silently.
+    EXPECT_THROW((void)load_onnx(dir / "m.onnx"), Error);
+  }
+}
+
+TEST(Onnx, ACategoricalModelIsStillRefused) {
+  ScratchDir dir;
+  Model model = table_model(Scaling::standard, Imputation::none, 10);
+  // Column "temperature" becomes a category column of 1 input: the network still takes 3.
+  model.preprocessing.columns[2].categories = {"cold"};
+  model.save(dir / "m.safetensors");
+  const auto result =
+      run("'" + mlp_binary + "' export --model '" + (dir / "m.safetensors") + "' --onnx '" + (dir / "m.onnx") + "'");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(std::count(result.output.begin(), result.output.end(), '\n'), 1) << result.output;
+  EXPECT_EQ(result.output.rfind("mlp: " + (dir / "m.safetensors") + ": column 'temperature' is categorical (one-hot)", 0), 0u)
+      << result.output;
+  EXPECT_FALSE(test::exists(dir / "m.onnx"));
+  EXPECT_THROW(save_onnx(dir / "m.onnx", model), Error);
+  EXPECT_FALSE(test::exists(dir / "m.onnx"));
+}
+
 // A good exported model 5-4-3 (relu, multiclass, pixels) changed by `change`.
 class BadOnnx : public ::testing::Test {
  protected:
@@ -247,6 +351,48 @@ TEST_F(BadOnnx, UnsupportedOpsAndTypes) {
                  "node 0 'Div_0' (Div): scales the input by 2.0");
   expect_refused(write("softmax_hidden.onnx", [](auto& m) { m.mutable_graph()->mutable_node(2)->set_op_type("Softmax"); }),
                  "node 2 'Relu_2' (Softmax): Softmax between layers");
+}
+
+TEST_F(BadOnnx, ScalingThatTheMetadataDoesNotDescribe) {
+  save_onnx(dir / "scaled.onnx", table_model(Scaling::standard, Imputation::median, 11));
+  const auto bytes = read_bytes(dir / "scaled.onnx");
+  ASSERT_TRUE(good.ParseFromArray(bytes.data(), int(bytes.size())));
+  const auto refused = [&](const std::string& path, const std::string& what) {
+    try {
+      (void)load_onnx_model(path);
+      ADD_FAILURE() << path << " was read";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": " + what);
+    }
+    const auto result = run("'" + mlp_binary + "' import --onnx '" + path + "' --out '" + (dir / "out.safetensors") + "'");
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(result.output, "mlp: " + path + ": " + what + "\n");
+    EXPECT_FALSE(test::exists(dir / "out.safetensors"));
+  };
+  refused(write("center.onnx", [&](auto& m) { initializer(m, "feature_center").mutable_raw_data()->at(0) ^= 1; }),
+          "column 'income': the graph's fill, center or scale differ from metadata_props preprocessing");
+  refused(write("no_metadata.onnx",
+                [](auto& m) {
+                  auto* props = m.mutable_metadata_props();
+                  for (auto it = props->begin(); it != props->end();)
+                    it = it->key() == "preprocessing" ? props->erase(it) : it + 1;
+                }),
+          "the graph scales its features but metadata_props has no 'preprocessing' naming the columns; mlp reads "
+          "feature scaling as mlp export writes it");
+  // Without its Div the graph computes something else than the metadata says: refused naming the node.
+  refused(write("no_div.onnx",
+                [](auto& m) {
+                  auto& div = *m.mutable_graph()->mutable_node(3);
+                  div.set_op_type("Identity");
+                  div.mutable_input()->RemoveLast();
+                }),
+          "node 4 'Gemm_4' (Gemm): a Sub before it without the Div of a scaling");
+  refused(write("zero_scale.onnx",
+                [&](auto& m) {
+                  std::string& raw = *initializer(m, "feature_scale").mutable_raw_data();
+                  std::fill(raw.begin(), raw.begin() + 4, '\0');
+                }),
+          "node 3 'Div_3' (Div): a scale that is not a positive finite number");
 }
 
 TEST_F(BadOnnx, CyclesAndMissingInitializers) {
