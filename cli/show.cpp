@@ -181,21 +181,6 @@ Dataset read_sample_file(const ShowCommand& command, const Model& model) {
   return read_model_inputs(path, command.label_column, model, {});
 }
 
-// Sample `index` of `data` alone.
-Dataset one_sample(const Dataset& data, std::size_t index) {
-  Dataset one;
-  one.feature_source = data.feature_source;
-  one.label_source = data.label_source;
-  one.features = data.features;
-  one.count = 1;
-  one.pixel_input = data.pixel_input;
-  const std::size_t begin = index * data.features, end = begin + data.features;
-  if (data.pixel_input) one.pixels.assign(data.pixels.begin() + begin, data.pixels.begin() + end);
-  else one.values.assign(data.values.begin() + begin, data.values.begin() + end);
-  if (!data.labels.empty()) one.labels = {data.labels[index]};
-  return one;
-}
-
 int show_sample(const ShowCommand& command, Model& model) {
   Network<float>& net = model.network;
   const Architecture& arch = net.architecture();
@@ -203,7 +188,8 @@ int show_sample(const ShowCommand& command, Model& model) {
   if (command.index >= data.count)
     throw Error("--index: " + command.input + " holds " + std::to_string(data.count) + " samples (0.." +
                 std::to_string(data.count - 1) + "); " + std::to_string(command.index) + " is not one of them");
-  Dataset sample = one_sample(data, command.index);
+  const std::size_t index = command.index;
+  Dataset sample = subset(data, std::span<const std::size_t>(&index, 1));
   if (!command.out.empty()) {
     const int side = static_cast<int>(std::lround(std::sqrt(double(sample.features))));
     if (!sample.pixel_input || side * side != sample.features)

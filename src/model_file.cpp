@@ -33,16 +33,20 @@ TensorFile read_model_file(const std::string& path) {
 
 }  // namespace
 
-void save_model(const std::string& path, const Network<float>& net,
-                const std::map<std::string, std::string>& extra, std::span<const TensorData> extra_tensors) {
-  const Architecture& arch = net.architecture();
-  std::map<std::string, std::string> metadata = extra;
+std::map<std::string, std::string> with_architecture(const Architecture& arch, std::map<std::string, std::string> metadata) {
   metadata["format"] = "mlp";
   metadata["layers"] = arch.layers_string();
   metadata["activation"] = to_string(arch.hidden_activation);
   metadata["task"] = to_string(arch.task);
   metadata["input"] = arch.pixel_input ? "pixels" : "features";
   if (arch.task == Task::binary) metadata["positive"] = std::to_string(arch.positive);
+  return metadata;
+}
+
+void save_model(const std::string& path, const Network<float>& net,
+                const std::map<std::string, std::string>& extra, std::span<const TensorData> extra_tensors) {
+  const Architecture& arch = net.architecture();
+  const std::map<std::string, std::string> metadata = with_architecture(arch, extra);
 
   // For each layer W row by row (the transpose of our column-major storage), then b.
   std::vector<std::vector<float>> weights(net.depth());

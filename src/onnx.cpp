@@ -13,10 +13,12 @@
 #include <limits>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "mlp/error.hpp"
 #include "mlp/file_io.hpp"
+#include "mlp/model_file.hpp"
 #include "mlp/preprocessing.hpp"
 
 namespace mlp {
@@ -558,12 +560,7 @@ void write_onnx(const std::string& path, const Network<float>& net, const Prepro
   std::map<std::string, std::string> props = metadata;
   for (const char* key : structural_keys) props.erase(key);
   props.erase("checksum");
-  props["format"] = "mlp";
-  props["layers"] = arch.layers_string();
-  props["activation"] = to_string(arch.hidden_activation);
-  props["task"] = to_string(arch.task);
-  props["input"] = arch.pixel_input ? "pixels" : "features";
-  if (arch.task == Task::binary) props["positive"] = std::to_string(arch.positive);
+  props = with_architecture(arch, std::move(props));
   for (const auto& [key, value] : props) {
     onnx::StringStringEntryProto& entry = *model.add_metadata_props();
     entry.set_key(key);

@@ -13,21 +13,10 @@
 namespace mlp {
 namespace {
 
+using test::error_of;
 using test::idx_bytes;
 using test::ScratchDir;
 using test::write_bytes;
-
-// Runs `f` and returns the message of the Error it must throw.
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return "";
-}
 
 void write_gzip(const std::string& path, const std::vector<std::uint8_t>& bytes) {
   gzFile file = gzopen(path.c_str(), "wb");

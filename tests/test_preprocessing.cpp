@@ -15,18 +15,8 @@
 namespace mlp {
 namespace {
 
+using test::error_of;
 using test::ScratchDir;
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return "";
-}
 
 Dataset read_table(const std::string& path, const std::string& label, CsvOptions options = {}) {
   options.label_column = label;

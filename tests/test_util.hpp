@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "mlp/error.hpp"
+
 namespace mlp::test {
 
 // A fresh folder under /tmp, removed with everything in it when the object goes.
@@ -71,6 +75,18 @@ inline CommandResult run(const std::string& command) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+// Runs `f` and returns the message of the mlp::Error it must throw.
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no Error thrown";
+  return "";
 }
 
 // The lines of a command's output (its newlines).

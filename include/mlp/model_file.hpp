@@ -10,6 +10,11 @@
 
 namespace mlp {
 
+/// `metadata` with the entries that describe `arch`: "format" ("mlp"), "layers", "activation",
+/// "task", "input", and "positive" for binary models (model files and ONNX metadata_props).
+std::map<std::string, std::string> with_architecture(const Architecture& arch,
+                                                     std::map<std::string, std::string> metadata);
+
 /// The file is: an 8-byte little-endian header length N, N bytes of JSON header, then raw
 /// little-endian float32 data. Tensors "layers.{i}.weight" [n_out, n_in] (row-major, the layout
 /// of PyTorch's nn.Linear) and "layers.{i}.bias" [n_out] for i = 0..L-1 (layer l = i + 1).
