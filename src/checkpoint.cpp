@@ -41,7 +41,7 @@ json progress_json(const TrainProgress& p, std::uint64_t optimizer_steps) {
           {"epoch_loss_sum", p.epoch_loss_sum},
           {"epoch_correct", p.epoch_correct},
           {"epoch_seconds", p.epoch_seconds},
-          {"epoch_start_rng", p.epoch_start_rng},
+          {"epoch_start_rng", p.epoch_start_rng.state()},
           {"best_validation_loss", std::isfinite(p.best_validation_loss) ? json(p.best_validation_loss) : json(nullptr)},
           {"best_validation_accuracy", p.best_validation_accuracy},
           {"best_epoch", p.best_epoch},
@@ -58,7 +58,6 @@ TrainProgress progress_from(const json& j) {
   j.at("epoch_loss_sum").get_to(p.epoch_loss_sum);
   j.at("epoch_correct").get_to(p.epoch_correct);
   j.at("epoch_seconds").get_to(p.epoch_seconds);
-  j.at("epoch_start_rng").get_to(p.epoch_start_rng);
   if (!j.at("best_validation_loss").is_null()) j.at("best_validation_loss").get_to(p.best_validation_loss);
   if (j.contains("best_validation_accuracy")) j.at("best_validation_accuracy").get_to(p.best_validation_accuracy);
   j.at("best_epoch").get_to(p.best_epoch);
@@ -105,9 +104,9 @@ Checkpoint load_checkpoint(const std::string& path) {
       file.copy(optimizer_tensor_name(state.name), std::vector{parameters}, state.values);
     optimizer.set_steps(progress_fields.at("optimizer_steps").get<std::uint64_t>());
     Rng rng(0);
-    Rng epoch_start(0);
+    const std::string epoch_start = progress_fields.at("epoch_start_rng").get<std::string>();
     if (!rng.set_state(metadata.at(rng_key)) ||
-        (!progress.epoch_start_rng.empty() && !epoch_start.set_state(progress.epoch_start_rng)))
+        (!epoch_start.empty() && !progress.epoch_start_rng.set_state(epoch_start)))
       throw Error(path + ": corrupt checkpoint: its random state cannot be read");
     check_train_options(options);
     return {std::move(network), options, std::move(optimizer), rng, std::move(progress), metadata};

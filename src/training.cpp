@@ -189,9 +189,8 @@ bool Trainer::checkpoint_and_stop(int epoch, const TrainCallbacks& callbacks) {
 std::vector<std::size_t> Trainer::epoch_order(std::size_t count) {
   std::vector<std::size_t> order(count);
   std::iota(order.begin(), order.end(), std::size_t(0));
-  if (progress_.samples_done == 0) progress_.epoch_start_rng = rng_.state();
-  Rng order_rng = rng_;
-  if (!order_rng.set_state(progress_.epoch_start_rng)) throw Error("the checkpoint's random state is corrupt");
+  if (progress_.samples_done == 0) progress_.epoch_start_rng = rng_;
+  Rng order_rng = progress_.epoch_start_rng;
   if (options_.shuffle)  // Fisher–Yates, from our own Rng so the order is the same everywhere
     for (std::size_t i = count; i > 1; --i) std::swap(order[i - 1], order[order_rng.below(i)]);
   if (progress_.samples_done == 0) rng_ = order_rng;

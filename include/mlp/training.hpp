@@ -107,7 +107,7 @@ struct TrainProgress {
   double epoch_loss_sum = 0;        ///< see samples_done
   std::size_t epoch_correct = 0;    ///< see samples_done
   double epoch_seconds = 0;         ///< see samples_done
-  std::string epoch_start_rng;      ///< Rng::state() when that epoch began: its order is drawn again
+  Rng epoch_start_rng{0};           ///< the Rng when that epoch began: its order is drawn again
   /// The best validation loss so far (keep_best, patience), its epoch and parameters.
   double best_validation_loss = std::numeric_limits<double>::infinity();
   /// With Monitor::val_accuracy: the best validation accuracy so far (-1: none yet), whose epoch
