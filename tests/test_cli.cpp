@@ -273,8 +273,12 @@ TEST_F(Cli, InterruptWritesACheckpointThatResumesExactly) {
   ASSERT_NE(interrupted.output.find("exit=130"), std::string::npos) << interrupted.output;
   EXPECT_NE(interrupted.output.find("checkpoint written to " + checkpoint), std::string::npos) << interrupted.output;
   EXPECT_FALSE(test::exists(out / "resumed.safetensors"));
+  // The metrics file is written at most twice a second, but whole at the stop: a line per epoch done.
+  const std::size_t epochs_done = json_lines(metrics).size();
   const auto resumed = run(mlp("train --resume " + checkpoint));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming " + checkpoint + " after epoch " + std::to_string(epochs_done)),
+            std::string::npos) << resumed.output;
   EXPECT_EQ(test::read_text(out / "resumed.safetensors"), test::read_text(out / "straight.safetensors"));
   EXPECT_EQ(json_lines(metrics).size(), 40u);  // the metrics file goes on where it stopped
 }
