@@ -1,16 +1,16 @@
 // The `mlp` command line: parses options with CLI11 and hands them to the subcommands.
-#include <omp.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
+#include <cerrno>
 #include <cstdio>
-#include <algorithm>
-#include <new>
+#include <cstring>
+#include <filesystem>
 #include <string>
-#include <vector>
 
 #include <mlp/error.hpp>
 
+#include "command_line.hpp"
 #include "commands.hpp"
 #include "onnx.hpp"
 #include "serve.hpp"
@@ -18,14 +18,25 @@
 
 using namespace mlp::cli;
 
+namespace {
+
+// `mlp serve` is the program mlp-serve beside this one, with the same arguments: the HTTP and TLS
+// libraries it needs would otherwise load with every command, a quarter of their start-up time.
+// The options were checked here already; the process (and its PID) stays the same.
+int run_serve_program(char** argv) {
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  const std::string program = (error ? std::filesystem::path("mlp-serve") : self.parent_path() / "mlp-serve").string();
+  execv(program.c_str(), argv);
+  throw mlp::Error("cannot run " + program + " (mlp serve): " + std::strerror(errno));
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"mlp: train and run multilayer perceptrons on MNIST-style images and tabular data"};
-  app.require_subcommand(1);
-  app.fallthrough();  // --threads may come after the subcommand too
-  int threads = 0;
-  app.add_option("--threads", threads, "Threads at most (default: all cores); results are the same bits for any count, and training times one thread against these and uses the faster")
-      ->check(CLI::Range(1, 1024));
-  app.set_version_flag("--version", "mlp 0.1.0");
+  GlobalOptions global;
+  add_global_options(app, global);
 
   TrainCommand train;
   EvalCommand eval;
@@ -56,25 +67,7 @@ int main(int argc, char** argv) {
     else std::fprintf(stderr, "mlp: unknown command '%s' (expected one of %s)\n", argv[1], names.c_str());
     return 2;
   }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    // One line, not CLI11's message plus a hint: the option and the problem.
-    std::fprintf(stderr, "mlp: %s\n", parse_error_message(app, e).c_str());
-    return 2;
-  }
-
-  // Past `ulimit -f` (RLIMIT_FSIZE) a write then fails with EFBIG, and the error names the file,
-  // instead of SIGXFSZ killing the program with half a line of output.
-  std::signal(SIGXFSZ, SIG_IGN);
-  try {
-    if (threads > 0) omp_set_num_threads(threads);
+  return parse_and_run(app, argc, argv, global, [&] {
     if (*train_app) return run_train(train);
     if (*eval_app) return run_eval(eval);
     if (*predict_app) return run_predict(predict);
@@ -82,18 +75,7 @@ int main(int argc, char** argv) {
     if (*show_app) return run_show(show);
     if (*export_app) return run_export(export_command);
     if (*import_app) return run_import(import_command);
-    if (*serve_app) return run_serve(serve);
-  } catch (const mlp::Error& e) {
-    std::fprintf(stderr, "mlp: %s\n", e.what());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "mlp: out of memory\n");
-    return 1;
-  } catch (const std::exception& e) {
-    // A bug rather than bad input (a library exception that escaped): still one line and status
-    // 1, not std::terminate.
-    std::fprintf(stderr, "mlp: internal error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    if (*serve_app) return run_serve_program(argv);
+    return 0;
+  });
 }

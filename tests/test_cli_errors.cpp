@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -148,6 +149,17 @@ TEST_F(CliErrors, MaxMemoryRefusesBeforeAllocating) {
   EXPECT_EQ(fits.exit_code, 0) << fits.output;
   const auto bad = run("'" + mlp_binary + "' " + train_csv(dir / "d.csv") + " --max-memory lots");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
+// `mlp serve` runs mlp-serve from mlp's own folder; an mlp copied away from it says so.
+TEST_F(CliErrors, ServeWithoutItsProgram) {
+  std::filesystem::create_directory(dir / "alone");
+  std::filesystem::copy_file(mlp_binary, dir / "alone/mlp");
+  const auto result = run("'" + dir / "alone/mlp" + "' serve --model m.safetensors");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_EQ(count_lines(result.output), 1) << result.output;
+  EXPECT_NE(result.output.find("mlp: cannot run " + dir / "alone/mlp-serve" + " (mlp serve): No such file"),
+            std::string::npos) << result.output;
 }
 
 TEST_F(CliErrors, OutputsAreCheckedBeforeTraining) {
