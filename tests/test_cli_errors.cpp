@@ -151,15 +151,19 @@ TEST_F(CliErrors, MaxMemoryRefusesBeforeAllocating) {
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
 }
 
-// `mlp serve` runs mlp-serve from mlp's own folder; an mlp copied away from it says so.
-TEST_F(CliErrors, ServeWithoutItsProgram) {
+// `mlp serve` runs mlp-serve and `mlp export` mlp-onnx, from mlp's own folder; an mlp copied away
+// from them says so.
+TEST_F(CliErrors, CommandsWithoutTheirPrograms) {
   std::filesystem::create_directory(dir / "alone");
   std::filesystem::copy_file(mlp_binary, dir / "alone/mlp");
-  const auto result = run("'" + dir / "alone/mlp" + "' serve --model m.safetensors");
-  EXPECT_EQ(result.exit_code, 1) << result.output;
-  EXPECT_EQ(count_lines(result.output), 1) << result.output;
-  EXPECT_NE(result.output.find("mlp: cannot run " + dir / "alone/mlp-serve" + " (mlp serve): No such file"),
-            std::string::npos) << result.output;
+  for (const auto& [args, message] : {std::pair<std::string, std::string>{"serve --model m.safetensors", "mlp-serve (mlp serve)"},
+                                      {"export --model m.safetensors --onnx m.onnx", "mlp-onnx (mlp export)"}}) {
+    const auto result = run("'" + dir / "alone/mlp" + "' " + args);
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(count_lines(result.output), 1) << result.output;
+    EXPECT_NE(result.output.find("mlp: cannot run " + dir / "alone/" + message + ": No such file"), std::string::npos)
+        << result.output;
+  }
 }
 
 TEST_F(CliErrors, OutputsAreCheckedBeforeTraining) {
