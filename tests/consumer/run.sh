@@ -13,7 +13,7 @@ prefix="$work/prefix"
 echo "-- installing $build_dir into $prefix"
 cmake --install "$build_dir" --prefix "$prefix" >/dev/null
 for path in include/mlp/network.hpp lib/cmake/mlp/mlpConfig.cmake lib/cmake/mlp/mlpConfigVersion.cmake \
-            lib/pkgconfig/mlp.pc bin/mlp; do
+            lib/pkgconfig/mlp.pc bin/mlp bin/mlp-serve bin/mlp-onnx; do
   [ -e "$prefix/$path" ] || { echo "FAIL: $path was not installed" >&2; exit 1; }
 done
 "$prefix/bin/mlp" --help >/dev/null
@@ -22,6 +22,13 @@ echo "-- consumer with find_package(mlp)"
 cmake -S tests/consumer -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake-build" -j "$(nproc)" >/dev/null
 "$work/cmake-build/consumer" "$work/cmake.safetensors"
+
+echo "-- the installed mlp runs the installed mlp-onnx and mlp-serve"
+"$prefix/bin/mlp" export --model "$work/cmake.safetensors" --onnx "$work/cmake.onnx" --quiet
+[ -s "$work/cmake.onnx" ] || { echo "FAIL: mlp export wrote no ONNX file" >&2; exit 1; }
+served=$("$prefix/bin/mlp" serve --model "$work/absent.safetensors" 2>&1 || true)
+[ "$served" = "mlp: $work/absent.safetensors: No such file or directory" ] ||
+  { echo "FAIL: mlp serve did not reach mlp-serve: $served" >&2; exit 1; }
 
 echo "-- consumer with pkg-config"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
