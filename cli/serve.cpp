@@ -45,12 +45,17 @@ struct PredictRequest {
   bool hidden = false;
 };
 
-// Reads {"inputs": [[n[0] numbers], ...], "hidden": false} straight into the dataset's compact
-// storage (one byte per pixel), so that a body of many small numbers never becomes a tree of
-// JSON values many times its size. The first problem ends the parse and is kept in `error`.
+// Reads {"inputs": [[...], ...], "hidden": false} straight into the dataset's compact storage
+// (one byte per pixel), so that a body of many small numbers never becomes a tree of JSON values
+// many times its size. An input is n[0] numbers, except for a model trained on a table: then it
+// is one field per column of the table, as a CSV row holds them (numbers, category names, null
+// for a missing value), turned into network inputs by the model's stored preprocessing, as
+// `mlp predict` turns a CSV row. The first problem ends the parse and is kept in `error`.
 class PredictSax : public nlohmann::json_sax<json> {
  public:
-  PredictSax(const Architecture& arch, PredictRequest& request) : arch_(arch), request_(request) {
+  PredictSax(const Architecture& arch, const Preprocessing& preprocessing, PredictRequest& request)
+      : arch_(arch), preprocessing_(preprocessing), request_(request),
+        width_(preprocessing.identity() ? arch.sizes[0] : static_cast<int>(preprocessing.columns.size())) {
     request_.data.feature_source = "request";
     request_.data.features = arch.sizes[0];
     request_.data.pixel_input = arch.pixel_input;
@@ -58,7 +63,7 @@ class PredictSax : public nlohmann::json_sax<json> {
   std::string error;
   bool saw_inputs = false;
 
-  bool null() override { return unexpected("null"); }
+  bool null() override { return table() && depth_ == 3 ? field("") : unexpected("null"); }
   bool boolean(bool value) override {
     if (depth_ == 1 && key_ == "hidden") {
       request_.hidden = value;
@@ -66,12 +71,18 @@ class PredictSax : public nlohmann::json_sax<json> {
     }
     return unexpected("a boolean");
   }
-  bool number_integer(number_integer_t value) override { return number(double(value), true); }
-  bool number_unsigned(number_unsigned_t value) override { return number(double(value), true); }
-  bool number_float(number_float_t value, const string_t&) override {
+  bool number_integer(number_integer_t value) override {
+    return table() && depth_ == 3 ? field(std::to_string(value)) : number(double(value), true);
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    return table() && depth_ == 3 ? field(std::to_string(value)) : number(double(value), true);
+  }
+  bool number_float(number_float_t value, const string_t& text) override {
+    // A table's number is read from its text, as from a CSV file: the same float.
+    if (table() && depth_ == 3) return field(text);
     return number(value, std::isfinite(value) && value == std::floor(value));
   }
-  bool string(string_t&) override { return unexpected("a string"); }
+  bool string(string_t& text) override { return table() && depth_ == 3 ? field(text) : unexpected("a string"); }
   bool binary(binary_t&) override { return unexpected("binary data"); }
   bool start_object(std::size_t) override {
     if (depth_ != 0) return unexpected("an object");
@@ -102,8 +113,9 @@ class PredictSax : public nlohmann::json_sax<json> {
   }
   bool end_array() override {
     if (depth_ == 3) {
-      if (column_ != arch_.sizes[0])
-        return fail(where() + ": " + std::to_string(column_) + " values; the model takes " + std::to_string(arch_.sizes[0]));
+      if (column_ != width_)
+        return fail(where() + ": " + std::to_string(column_) + " values; the model takes " + std::to_string(width_));
+      if (table() && !encode_row()) return false;
       ++request_.data.count;
       depth_ = 2;
       return true;
@@ -117,10 +129,28 @@ class PredictSax : public nlohmann::json_sax<json> {
   }
 
  private:
+  bool table() const { return !preprocessing_.identity(); }
+  bool too_many() { return fail(where() + ": more than the " + std::to_string(width_) + " values the model takes"); }
+  // One field of a table row, kept as text until the row is whole.
+  bool field(std::string text) {
+    if (column_ >= width_) return too_many();
+    row_.push_back(std::move(text));
+    ++column_;
+    return true;
+  }
+  bool encode_row() {
+    try {
+      const std::vector<float> inputs = preprocessing_.encode(row_, where());
+      request_.data.values.insert(request_.data.values.end(), inputs.begin(), inputs.end());
+    } catch (const Error& e) {
+      return fail(e.what());
+    }
+    row_.clear();
+    return true;
+  }
   bool number(double value, bool whole) {
     if (depth_ != 3) return unexpected("a number");
-    if (column_ >= arch_.sizes[0])
-      return fail(where() + ": more than the " + std::to_string(arch_.sizes[0]) + " values the model takes");
+    if (column_ >= width_) return too_many();
     if (arch_.pixel_input) {
       if (!whole || value < 0 || value > 255)
         return fail(where() + "[" + std::to_string(column_) + "]: a pixel must be an integer 0..255");
@@ -135,8 +165,9 @@ class PredictSax : public nlohmann::json_sax<json> {
   }
   std::string where() const { return "inputs[" + std::to_string(request_.data.count) + "]"; }
   bool unexpected(const std::string& what) {
-    if (depth_ == 3) return fail(where() + "[" + std::to_string(column_) + "]: expected a number, got " + what);
-    if (depth_ == 2) return fail(where() + ": expected an array of " + std::to_string(arch_.sizes[0]) + " numbers, got " + what);
+    const std::string values = table() ? " values" : " numbers";
+    if (depth_ == 3) return fail(where() + "[" + std::to_string(column_) + "]: expected a" + (table() ? " value" : " number") + ", got " + what);
+    if (depth_ == 2) return fail(where() + ": expected an array of " + std::to_string(width_) + values + ", got " + what);
     if (depth_ == 1 && key_ == "hidden") return fail("\"hidden\": expected true or false, got " + what);
     if (depth_ == 1) return fail("\"inputs\": expected an array of inputs, got " + what);
     return fail("expected a JSON object {\"inputs\": [[...], ...]}, got " + what);
@@ -147,10 +178,13 @@ class PredictSax : public nlohmann::json_sax<json> {
   }
 
   const Architecture& arch_;
+  const Preprocessing& preprocessing_;
   PredictRequest& request_;
-  int depth_ = 0;  // 0 outside, 1 in the object, 2 in "inputs", 3 in one input
+  const int width_;  // values per input
+  int depth_ = 0;    // 0 outside, 1 in the object, 2 in "inputs", 3 in one input
   std::string key_;
   int column_ = 0;
+  std::vector<std::string> row_;  // a table row's fields so far
 };
 
 // Networks keep their activations between calls, so each request borrows one of its own; the pool
@@ -243,18 +277,12 @@ void handle_predict(NetworkPool& pool, const Model& model, const ServeCommand& c
 
   if (body.empty()) return send_error(res, 400, "the body is empty; expected {\"inputs\": [[...], ...]}");
   PredictRequest request;
-  PredictSax sax(pool.architecture(), request);
+  PredictSax sax(pool.architecture(), model.preprocessing, request);
   const bool parsed = json::sax_parse(body, &sax);
   if (!parsed || !sax.error.empty()) return send_error(res, 400, sax.error.empty() ? "the body is not valid JSON" : sax.error);
   if (!sax.saw_inputs) return send_error(res, 400, "no \"inputs\": expected {\"inputs\": [[...], ...]}");
   if (request.hidden && request.data.count > max_hidden_batch)
     return send_error(res, 400, "\"hidden\": at most " + std::to_string(max_hidden_batch) + " inputs per request");
-  // A model trained on a table takes its raw features: its stored scaling turns them into inputs.
-  try {
-    apply_preprocessing(model.preprocessing, request.data);
-  } catch (const Error& e) {
-    return send_error(res, 400, e.what());
-  }
   res.set_content(predict_response(pool, model, request, command.threshold), "application/json");
 }
 
@@ -285,10 +313,6 @@ void split_seconds(Seconds seconds, time_t& whole, time_t& micro) {
 int run_serve(const ServeCommand& command) {
   // The network goes to the pool; `model` keeps the preprocessing and class names beside it.
   Model model = Model::load(command.model);
-  for (const FeatureColumn& column : model.preprocessing.columns)
-    if (!column.categories.empty())
-      throw Error(command.model + ": column '" + column.name + "' holds categories, and requests hold numbers only; " +
-                  "use mlp predict on a CSV file");
   NetworkPool pool(model.network);
   const Architecture& arch = pool.architecture();
   const std::string summary = summary_json(command.model, pool.prototype(), read_model_metadata(command.model), false)
