@@ -308,17 +308,8 @@ void split_seconds(Seconds seconds, time_t& whole, time_t& micro) {
   micro = static_cast<time_t>(std::lround((seconds - double(whole)) * 1e6));
 }
 
-}  // namespace
-
-int run_serve(const ServeCommand& command) {
-  // The network goes to the pool; `model` keeps the preprocessing and class names beside it.
-  Model model = Model::load(command.model);
-  NetworkPool pool(model.network);
-  const Architecture& arch = pool.architecture();
-  const std::string summary = summary_json(command.model, pool.prototype(), read_model_metadata(command.model), false)
-                                  .dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-
-  httplib::Server server;
+// The server's threads, timeouts and socket options from the command line; returns the threads.
+unsigned configure_server(httplib::Server& server, const ServeCommand& command) {
   const unsigned threads = command.threads > 0 ? unsigned(command.threads) : std::max(8u, std::thread::hardware_concurrency());
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_socket_options(socket_options);
@@ -331,23 +322,49 @@ int run_serve(const ServeCommand& command) {
   server.set_payload_max_length(command.max_body);
   server.set_keep_alive_max_count(1000);
   server.set_tcp_nodelay(true);  // headers and body go out as separate writes: no waiting on delayed ACKs
+  return threads;
+}
 
-  server.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
-    const char* method = allowed_method(req.path);
-    if (method && req.method != method && !(req.method == "HEAD" && std::string(method) == "GET")) {
-      res.set_header("Allow", method);
-      send_error(res, 405, req.method + " " + req.path + ": method not allowed (use " + method + ")");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    // Bodies sent to the other paths: bounded too, chunked ones included (the library reads those
-    // without a limit).
-    if (req.path != "/v1/predict" && (req.has_header("Transfer-Encoding") ||
-                                      req.get_header_value<std::uint64_t>("Content-Length") > command.max_body)) {
-      res.set_header("Connection", "close");
-      send_error(res, 413, req.path + ": this request's body is not accepted");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
+// Before any route: a method the path does not take (405), or a body sent where none is read (413).
+httplib::Server::HandlerResponse refuse_before_routing(const httplib::Request& req, httplib::Response& res,
+                                                       std::size_t max_body) {
+  const char* method = allowed_method(req.path);
+  if (method && req.method != method && !(req.method == "HEAD" && std::string(method) == "GET")) {
+    res.set_header("Allow", method);
+    send_error(res, 405, req.method + " " + req.path + ": method not allowed (use " + method + ")");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  // Bodies sent to the other paths: bounded too, chunked ones included (the library reads those
+  // without a limit).
+  if (req.path != "/v1/predict" && (req.has_header("Transfer-Encoding") ||
+                                    req.get_header_value<std::uint64_t>("Content-Length") > max_body)) {
+    res.set_header("Connection", "close");
+    send_error(res, 413, req.path + ": this request's body is not accepted");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+// An exception out of a handler as a 500 with what it says.
+void send_exception(httplib::Response& res, std::exception_ptr error) {
+  std::string what = "internal error";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::bad_alloc&) {
+    what = "out of memory";
+  } catch (const std::exception& e) {
+    what = std::string("internal error: ") + e.what();
+  } catch (...) {
+  }
+  send_error(res, 500, what);
+}
+
+// Every error as a JSON line: refused methods and bodies, unknown paths and bad requests,
+// exceptions; and with --verbose, a log line per request.
+void add_error_handling(httplib::Server& server, const ServeCommand& command) {
+  const std::size_t max_body = command.max_body;
+  server.set_pre_routing_handler([max_body](const httplib::Request& req, httplib::Response& res) {
+    return refuse_before_routing(req, res, max_body);
   });
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // already a JSON error
@@ -356,25 +373,22 @@ int run_serve(const ServeCommand& command) {
     return httplib::Server::HandlerResponse::Handled;
   }));
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
-    std::string what = "internal error";
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::bad_alloc&) {
-      what = "out of memory";
-    } catch (const std::exception& e) {
-      what = std::string("internal error: ") + e.what();
-    } catch (...) {
-    }
-    send_error(res, 500, what);
+    send_exception(res, error);
   });
   if (command.verbose)
     server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
       std::fprintf(stderr, "%s %s %d %zu\n", req.method.c_str(), req.path.c_str(), res.status, res.body.size());
     });
+}
 
+// The API and the page. The handlers refer to `pool`, `model`, `command` and `summary`, which
+// must outlive the server.
+void add_routes(httplib::Server& server, NetworkPool& pool, const Model& model, const ServeCommand& command,
+                const std::string& summary) {
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("{\"status\":\"ok\"}\n", "application/json"); });
-  server.Get("/v1/model", [&](const httplib::Request&, httplib::Response& res) { res.set_content(summary, "application/json"); });
-  server.Post("/v1/predict", [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+  server.Get("/v1/model", [&summary](const httplib::Request&, httplib::Response& res) { res.set_content(summary, "application/json"); });
+  server.Post("/v1/predict", [&pool, &model, &command](const httplib::Request& req, httplib::Response& res,
+                                                       const httplib::ContentReader& read) {
     handle_predict(pool, model, command, req, res, read);
   });
   for (const WebAsset& asset : web_assets) {
@@ -386,26 +400,32 @@ int run_serve(const ServeCommand& command) {
       res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
     });
   }
+}
 
-  // SIGINT and SIGTERM are taken by one thread (sigwait) rather than a handler, so that stopping
-  // the server happens outside signal context; every other thread inherits the blocked mask.
+// SIGINT and SIGTERM are taken by one thread (sigwait) rather than a handler, so that stopping
+// the server happens outside signal context; every thread started after this inherits the
+// blocked mask.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
 
+// The port the server is bound to: --port, or with --port 0 any free one.
+int bind_port(httplib::Server& server, const ServeCommand& command) {
   const int port = command.port == 0 ? server.bind_to_any_port(command.host)
                                      : (server.bind_to_port(command.host, command.port) ? command.port : -1);
   if (port < 0)
     throw Error("--host " + command.host + " --port " + std::to_string(command.port) +
                 ": cannot listen there (address in use, or not an address of this machine)");
-  {  // even with --quiet: with --port 0 this line is the only way to learn the port
-    std::printf("mlp serve: http://%s:%d/ (model %s, %s, %s; %u threads; Ctrl-C stops)\n", command.host.c_str(), port,
-                command.model.c_str(), arch.layers_string().c_str(), to_string(arch.task).c_str(), threads);
-    std::fflush(stdout);
-  }
+  return port;
+}
 
+// Serves until one of `stop_signals` comes; false when listening failed.
+bool listen_until_stopped(httplib::Server& server, const sigset_t& stop_signals) {
   std::thread stopper([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
@@ -414,7 +434,33 @@ int run_serve(const ServeCommand& command) {
   const bool listened = server.listen_after_bind();
   pthread_kill(stopper.native_handle(), SIGTERM);  // when listening failed: no signal will come
   stopper.join();
-  if (!listened) throw Error("--port " + std::to_string(port) + ": the server stopped with an error");
+  return listened;
+}
+
+}  // namespace
+
+int run_serve(const ServeCommand& command) {
+  // The network goes to the pool; `model` keeps the preprocessing and class names beside it.
+  Model model = Model::load(command.model);
+  NetworkPool pool(model.network);
+  const Architecture& arch = pool.architecture();
+  const std::string summary = summary_json(command.model, pool.prototype(), read_model_metadata(command.model), false)
+                                  .dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+
+  httplib::Server server;
+  const unsigned threads = configure_server(server, command);
+  add_error_handling(server, command);
+  add_routes(server, pool, model, command, summary);
+
+  const sigset_t stop_signals = block_stop_signals();
+  const int port = bind_port(server, command);
+  {  // even with --quiet: with --port 0 this line is the only way to learn the port
+    std::printf("mlp serve: http://%s:%d/ (model %s, %s, %s; %u threads; Ctrl-C stops)\n", command.host.c_str(), port,
+                command.model.c_str(), arch.layers_string().c_str(), to_string(arch.task).c_str(), threads);
+    std::fflush(stdout);
+  }
+  if (!listen_until_stopped(server, stop_signals))
+    throw Error("--port " + std::to_string(port) + ": the server stopped with an error");
   if (!command.quiet) std::printf("mlp serve: stopped\n");
   return 0;
 }

@@ -248,138 +248,216 @@ std::vector<std::string> csv_header(const std::string& path, const CsvOptions& o
   return has_header(options, first, second) && !preamble ? first : std::vector<std::string>{};
 }
 
-Dataset read_csv(const std::string& path, const CsvOptions& options) {
-  const CsvText csv = read_csv_text(path, options.separator);
-  const auto [first, second] = first_records(path, csv);
-  if (first.empty()) throw Error(path + ": no samples");
-  const bool skip_first = has_header(options, first, second);
+namespace {
+
+enum class ColumnKind : std::uint8_t { number, category, label, ignored };
+
+// What read_csv knows of a file before its samples: its form, and which column is what.
+struct CsvLayout {
+  const std::string& path;
+  const CsvOptions& options;
+  bool skip_first = false;  // the first record is not a sample: a header or a preamble
+  bool header = false;      // it names the columns
+  int columns = 0;
+  std::vector<std::string> names = {};  // the header's; empty without one
+  std::vector<ColumnKind> kind = {};
+  std::vector<int> label_index = {};
+  std::vector<int> feature_index = {};  // the feature columns in the order of the samples' values
+
+  std::string column_name(int c) const { return header ? names[c] : "column " + std::to_string(c); }
+  std::string describe(int c) const {
+    return header ? "column '" + names[c] + "' (" + std::to_string(c) + ")" : "column " + std::to_string(c);
+  }
+};
+
+// Whether the file starts with a header or a preamble, and how many columns its samples have.
+void detect_form(const CsvText& csv, CsvLayout& layout) {
+  const auto [first, second] = first_records(layout.path, csv);
+  if (first.empty()) throw Error(layout.path + ": no samples");
+  layout.skip_first = has_header(layout.options, first, second);
   // A detected first line of another width than the samples is a preamble, not names (as
   // scikit-learn's wine_data.csv: "178,13,class_0,class_1,class_2" above 14 columns).
-  const bool preamble = skip_first && options.header == CsvHeader::detect && !second.empty() && second.size() != first.size();
-  const bool header = skip_first && !preamble;
-  const int columns = static_cast<int>(preamble ? second.size() : first.size());
-  std::vector<std::string> names;
-  if (header) names = first;
+  const bool preamble = layout.skip_first && layout.options.header == CsvHeader::detect && !second.empty() &&
+                        second.size() != first.size();
+  layout.header = layout.skip_first && !preamble;
+  layout.columns = static_cast<int>(preamble ? second.size() : first.size());
+  if (layout.header) layout.names = first;
+}
 
-  // Which column is what.
-  enum Kind : std::uint8_t { number, category, label, ignored };
-  std::vector<Kind> kind(columns, options.features.empty() ? number : ignored);
-  std::vector<int> label_index;
-  if (options.labelled) {
-    for (const std::string& spec : options.label_column.empty() ? std::vector<std::string>{"0"} : split_list(options.label_column)) {
-      const int c = resolve_column(path, "--label-column", spec, names, columns);
-      if (kind[c] == label) throw Error(path + ": --label-column names column " + std::to_string(c) + " twice");
-      kind[c] = label;
-      label_index.push_back(c);
-    }
+void resolve_label_columns(CsvLayout& layout) {
+  const CsvOptions& options = layout.options;
+  if (!options.labelled) return;
+  const std::vector<std::string> specs =
+      options.label_column.empty() ? std::vector<std::string>{"0"} : split_list(options.label_column);
+  for (const std::string& spec : specs) {
+    const int c = resolve_column(layout.path, "--label-column", spec, layout.names, layout.columns);
+    if (layout.kind[c] == ColumnKind::label)
+      throw Error(layout.path + ": --label-column names column " + std::to_string(c) + " twice");
+    layout.kind[c] = ColumnKind::label;
+    layout.label_index.push_back(c);
   }
-  std::vector<int> feature_index;  // the feature columns in the order of the samples' values
-  for (const std::string& spec : options.features) {
-    const int c = resolve_column(path, "the model's feature column", spec, names, columns);
-    if (kind[c] != ignored) throw Error(path + ": feature column '" + spec + "' is also a label or given twice");
-    kind[c] = number;
-    feature_index.push_back(c);
-  }
-  if (options.features.empty())
-    for (int c = 0; c < columns; ++c)
-      if (kind[c] != label) feature_index.push_back(c);
-  for (const std::string& spec : options.categorical) {
-    const int c = resolve_column(path, "--categorical", spec, names, columns);
-    if (kind[c] == ignored) continue;
-    if (kind[c] == label) throw Error(path + ": --categorical '" + spec + "' is the label column");
-    if (options.pixels) throw Error(path + ": --categorical: pixel data has no categories");
-    kind[c] = category;
-  }
-  auto column_name = [&](int c) { return header ? names[c] : "column " + std::to_string(c); };
-  auto describe = [&](int c) { return header ? "column '" + names[c] + "' (" + std::to_string(c) + ")" : "column " + std::to_string(c); };
+}
 
+void resolve_feature_columns(CsvLayout& layout) {
+  for (const std::string& spec : layout.options.features) {
+    const int c = resolve_column(layout.path, "the model's feature column", spec, layout.names, layout.columns);
+    if (layout.kind[c] != ColumnKind::ignored)
+      throw Error(layout.path + ": feature column '" + spec + "' is also a label or given twice");
+    layout.kind[c] = ColumnKind::number;
+    layout.feature_index.push_back(c);
+  }
+  if (layout.options.features.empty())
+    for (int c = 0; c < layout.columns; ++c)
+      if (layout.kind[c] != ColumnKind::label) layout.feature_index.push_back(c);
+}
+
+void resolve_categorical_columns(CsvLayout& layout) {
+  for (const std::string& spec : layout.options.categorical) {
+    const int c = resolve_column(layout.path, "--categorical", spec, layout.names, layout.columns);
+    if (layout.kind[c] == ColumnKind::ignored) continue;
+    if (layout.kind[c] == ColumnKind::label)
+      throw Error(layout.path + ": --categorical '" + spec + "' is the label column");
+    if (layout.options.pixels) throw Error(layout.path + ": --categorical: pixel data has no categories");
+    layout.kind[c] = ColumnKind::category;
+  }
+}
+
+CsvLayout read_layout(const std::string& path, const CsvText& csv, const CsvOptions& options) {
+  CsvLayout layout{path, options};
+  detect_form(csv, layout);
+  layout.kind.assign(layout.columns, options.features.empty() ? ColumnKind::number : ColumnKind::ignored);
+  resolve_label_columns(layout);
+  resolve_feature_columns(layout);
+  resolve_categorical_columns(layout);
+  return layout;
+}
+
+// A Dataset with the layout's columns and no samples yet.
+Dataset empty_dataset(const CsvLayout& layout) {
   Dataset data;
-  data.feature_source = data.label_source = path;
-  data.pixel_input = options.pixels;
-  data.features = static_cast<int>(feature_index.size());
-  data.targets = std::max<int>(1, static_cast<int>(label_index.size()));
-  if (data.features < 1) throw Error(path + ": no feature columns beside the label");
-  for (int c : feature_index) {
-    data.columns.push_back(column_name(c));
+  data.feature_source = data.label_source = layout.path;
+  data.pixel_input = layout.options.pixels;
+  data.features = static_cast<int>(layout.feature_index.size());
+  data.targets = std::max<int>(1, static_cast<int>(layout.label_index.size()));
+  if (data.features < 1) throw Error(layout.path + ": no feature columns beside the label");
+  for (int c : layout.feature_index) {
+    data.columns.push_back(layout.column_name(c));
     data.categories.emplace_back();
   }
-  for (int c : label_index) data.label_columns.push_back(column_name(c));
-  data.named_columns = header;
-  data.column_index = feature_index;
-  data.label_index = label_index;
-  data.file_columns = columns;
-  std::vector<std::unordered_map<std::string, int>> codes(columns);
-  std::vector<std::string> label_texts;  // count * targets, as written
+  for (int c : layout.label_index) data.label_columns.push_back(layout.column_name(c));
+  data.named_columns = layout.header;
+  data.column_index = layout.feature_index;
+  data.label_index = layout.label_index;
+  data.file_columns = layout.columns;
+  return data;
+}
 
-  CsvRecords records(csv.text, path, csv.separator);
-  if (skip_first) records.next();
-  while (records.next()) {
-    const auto fields = records.fields();
-    const std::string where = path + ":" + std::to_string(records.line()) + ": ";
-    if (static_cast<int>(fields.size()) != columns)
-      throw Error(where + "expected " + std::to_string(columns) + " values, found " + std::to_string(fields.size()) +
-                  " (separated by " + separator_name(csv.separator) + ")");
-    for (int c : label_index) {
-      if (is_missing(fields[c]) && !records.quoted(c))
-        throw Error(where + describe(c) + ": the label is missing ('" + std::string(fields[c]) + "')");
-      if (is_infinite_number(fields[c]))
-        throw Error(where + describe(c) + ": '" + std::string(fields[c]) + "' is not a finite number");
-      label_texts.emplace_back(fields[c]);
+// Reads the samples of a CSV file, record by record, into a Dataset that has its columns.
+class CsvSampleReader {
+ public:
+  CsvSampleReader(const CsvLayout& layout, Dataset& data) : layout_(layout), data_(data), codes_(layout.columns) {}
+
+  // The label fields of every sample as written (count * targets), for set_labels().
+  std::vector<std::string> read(const CsvText& csv) {
+    CsvRecords records(csv.text, layout_.path, csv.separator);
+    if (layout_.skip_first) records.next();
+    while (records.next()) {
+      const auto fields = records.fields();
+      const std::string where = layout_.path + ":" + std::to_string(records.line()) + ": ";
+      if (static_cast<int>(fields.size()) != layout_.columns)
+        throw Error(where + "expected " + std::to_string(layout_.columns) + " values, found " +
+                    std::to_string(fields.size()) + " (separated by " + separator_name(csv.separator) + ")");
+      read_labels(records, where);
+      for (std::size_t feature = 0; feature < layout_.feature_index.size(); ++feature)
+        read_feature(records, feature, where);
+      data_.lines.push_back(records.line());
+      ++data_.count;
     }
-    for (std::size_t feature = 0; feature < feature_index.size(); ++feature) {
-      const int c = feature_index[feature];
-      const std::string_view field = fields[c];
-      const bool missing = is_missing(field) && !records.quoted(c);
-      if (missing && !(options.allow_missing && !options.pixels))
-        throw Error(where + describe(c) + ": missing value ('" + std::string(field) + "')" +
-                    (options.pixels ? "" : "; fill it in, or impute it with --impute mean|median"));
-      if (kind[c] == category) {
-        float code = std::numeric_limits<float>::quiet_NaN();
-        if (!missing) {
-          auto& known = codes[c];
-          const auto [it, added] = known.emplace(std::string(field), static_cast<int>(known.size()));
-          if (added) data.categories[feature].push_back(it->first);
-          code = static_cast<float>(it->second);
-        }
-        data.values.push_back(code);
-        continue;
-      }
-      float value = std::numeric_limits<float>::quiet_NaN();
-      if (!missing && (!parse_float(field, value) || !std::isfinite(value))) {
-        if (is_infinite_number(field))
-          throw Error(where + describe(c) + ": '" + std::string(field) + "' is not a finite number");
-        throw Error(where + describe(c) + ": '" + std::string(field) + "' is not a number" +
-                    (options.pixels ? "; name the label with --label-column for data other than pixels"
-                                    : "; one-hot encode a column of categories with --categorical " + column_name(c)));
-      }
-      if (!options.pixels) data.values.push_back(value);
-      else if (value < 0 || value > 255 || value != std::floor(value))
-        throw Error(where + describe(c) + ": pixel '" + std::string(field) +
-                    "' is not an integer 0..255 (use --label-column for general numeric CSV)");
-      else data.pixels.push_back(static_cast<std::uint8_t>(value));
-    }
-    data.lines.push_back(records.line());
-    ++data.count;
+    return std::move(label_texts_);
   }
-  if (data.count == 0) throw Error(path + ": no samples");
 
-  // Labels: numbers when every one is a finite number, else the names of classes.
+ private:
+  void read_labels(const CsvRecords& records, const std::string& where) {
+    const auto fields = records.fields();
+    for (int c : layout_.label_index) {
+      if (is_missing(fields[c]) && !records.quoted(c))
+        throw Error(where + layout_.describe(c) + ": the label is missing ('" + std::string(fields[c]) + "')");
+      if (is_infinite_number(fields[c]))
+        throw Error(where + layout_.describe(c) + ": '" + std::string(fields[c]) + "' is not a finite number");
+      label_texts_.emplace_back(fields[c]);
+    }
+  }
+
+  void read_feature(const CsvRecords& records, std::size_t feature, const std::string& where) {
+    const CsvOptions& options = layout_.options;
+    const int c = layout_.feature_index[feature];
+    const std::string_view field = records.fields()[c];
+    const bool missing = is_missing(field) && !records.quoted(c);
+    if (missing && !(options.allow_missing && !options.pixels))
+      throw Error(where + layout_.describe(c) + ": missing value ('" + std::string(field) + "')" +
+                  (options.pixels ? "" : "; fill it in, or impute it with --impute mean|median"));
+    if (layout_.kind[c] == ColumnKind::category) {
+      data_.values.push_back(category_code(feature, c, field, missing));
+      return;
+    }
+    float value = std::numeric_limits<float>::quiet_NaN();
+    if (!missing && (!parse_float(field, value) || !std::isfinite(value))) {
+      if (is_infinite_number(field))
+        throw Error(where + layout_.describe(c) + ": '" + std::string(field) + "' is not a finite number");
+      throw Error(where + layout_.describe(c) + ": '" + std::string(field) + "' is not a number" +
+                  (options.pixels ? "; name the label with --label-column for data other than pixels"
+                                  : "; one-hot encode a column of categories with --categorical " + layout_.column_name(c)));
+    }
+    if (!options.pixels) data_.values.push_back(value);
+    else if (value < 0 || value > 255 || value != std::floor(value))
+      throw Error(where + layout_.describe(c) + ": pixel '" + std::string(field) +
+                  "' is not an integer 0..255 (use --label-column for general numeric CSV)");
+    else data_.pixels.push_back(static_cast<std::uint8_t>(value));
+  }
+
+  // The index of a category in the order the column first shows them (NaN: missing).
+  float category_code(std::size_t feature, int c, std::string_view field, bool missing) {
+    if (missing) return std::numeric_limits<float>::quiet_NaN();
+    auto& known = codes_[c];
+    const auto [it, added] = known.emplace(std::string(field), static_cast<int>(known.size()));
+    if (added) data_.categories[feature].push_back(it->first);
+    return static_cast<float>(it->second);
+  }
+
+  const CsvLayout& layout_;
+  Dataset& data_;
+  std::vector<std::unordered_map<std::string, int>> codes_;  // per column: category -> code
+  std::vector<std::string> label_texts_;
+};
+
+// Labels: numbers when every one is a finite number, else the names of classes.
+void set_labels(const CsvLayout& layout, const std::vector<std::string>& label_texts, Dataset& data) {
   bool numeric = true;
   std::size_t bad = 0;
   data.labels.resize(label_texts.size());
   for (std::size_t i = 0; i < label_texts.size() && numeric; ++i)
     if (!parse_float(label_texts[i], data.labels[i]) || !std::isfinite(data.labels[i])) numeric = false, bad = i;
-  if (!numeric) {
-    if (data.targets > 1)
-      throw Error(data.where(bad / data.targets) + ": " + describe(label_index[bad % data.targets]) + ": target '" +
-                  label_texts[bad] + "' is not a number (several label columns are regression targets)");
-    std::vector<std::string> sorted = label_texts;
-    std::sort(sorted.begin(), sorted.end());
-    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-    for (std::size_t i = 0; i < label_texts.size(); ++i)
-      data.labels[i] = static_cast<float>(std::lower_bound(sorted.begin(), sorted.end(), label_texts[i]) - sorted.begin());
-    data.classes = std::move(sorted);
-  }
+  if (numeric) return;
+  if (data.targets > 1)
+    throw Error(data.where(bad / data.targets) + ": " + layout.describe(layout.label_index[bad % data.targets]) +
+                ": target '" + label_texts[bad] + "' is not a number (several label columns are regression targets)");
+  std::vector<std::string> sorted = label_texts;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (std::size_t i = 0; i < label_texts.size(); ++i)
+    data.labels[i] = static_cast<float>(std::lower_bound(sorted.begin(), sorted.end(), label_texts[i]) - sorted.begin());
+  data.classes = std::move(sorted);
+}
+
+}  // namespace
+
+Dataset read_csv(const std::string& path, const CsvOptions& options) {
+  const CsvText csv = read_csv_text(path, options.separator);
+  const CsvLayout layout = read_layout(path, csv, options);
+  Dataset data = empty_dataset(layout);
+  const std::vector<std::string> label_texts = CsvSampleReader(layout, data).read(csv);
+  if (data.count == 0) throw Error(path + ": no samples");
+  set_labels(layout, label_texts, data);
   return data;
 }
 
@@ -396,19 +474,7 @@ std::size_t dataset_bytes(const Dataset& data) {
 
 Dataset subset(const Dataset& data, std::span<const std::size_t> indices) {
   Dataset part;
-  part.feature_source = data.feature_source;
-  part.label_source = data.label_source;
-  part.features = data.features;
-  part.pixel_input = data.pixel_input;
-  part.targets = data.targets;
-  part.columns = data.columns;
-  part.label_columns = data.label_columns;
-  part.categories = data.categories;
-  part.classes = data.classes;
-  part.named_columns = data.named_columns;
-  part.column_index = data.column_index;
-  part.label_index = data.label_index;
-  part.file_columns = data.file_columns;
+  static_cast<DatasetHeader&>(part) = data;
   part.count = indices.size();
   const std::size_t width = data.features;
   for (std::size_t s : indices) {

@@ -193,29 +193,18 @@ void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradien
   assert(Y.rows == units(L) && Y.cols == m_);
   const int widest = *std::max_element(arch_.sizes.begin() + 1, arch_.sizes.end());
   if (dZ_.rows() < widest || dZ_.cols() < m_) dZ_ = Matrix<T>(widest, m_), dA_ = Matrix<T>(widest, m_);
-  const auto columns = [](MatrixView<const T> M, int first, int cols) { return MatrixView<const T>{M.col(first), M.rows, cols}; };
 
   MatrixView<T> dZ{dZ_.data(), units(L), m_};
-  output_error<T>(A(L), Y, dZ);                             // dZ[L] = A[L] - Y
+  output_error<T>(A(L), Y, dZ);                              // dZ[L] = A[L] - Y
   for (int l = L; l >= 1; --l) {
     const MatrixView<const T> A_prev = l == 1 ? X_ : A(l - 1);
-    // dW[l] = Σ_shards dZ[l] A[l-1]ᵀ, db[l] = Σ_shards Σ_columns dZ[l]: each shard from zero,
-    // added in order; the 1/m comes after.
     if (shard_gradients.empty()) {
-      matmul_nt_shards<T>(dZ, A_prev, shard_columns, dW(l));
-      row_sums_shards<T>(dZ, shard_columns, db(l));
-      const T inv_m = T(1) / T(m_);                          // now, while dW[l] is in cache
-      T* const g = dW(l).data;
-      for (std::size_t i = 0, n = dW(l).size() + units(l); i < n; ++i) g[i] *= inv_m;
+      // Summed shard by shard (see shard_columns), as a batch split between processes sums them.
+      matmul_nt_shards<T>(dZ, A_prev, shard_columns, dW(l));  // dW[l] = (1/m) dZ[l] A[l-1]ᵀ
+      row_sums_shards<T>(dZ, shard_columns, db(l));           // db[l] = (1/m) Σ_columns dZ[l]
+      scale_by_inverse_m(l);                                  // the 1/m of both, while dW[l] is in cache
     } else {
-      for (int s = 0, first = 0; first < m_; ++s, first += shard_columns) {
-        const int cols = std::min(shard_columns, m_ - first);
-        const MatrixView<const T> dZ_s = columns(dZ, first, cols), A_s = columns(A_prev, first, cols);
-        T* block = shard_gradients.data() + std::size_t(s) * parameters_.size() + offsets_[l];
-        const MatrixView<T> dW_s{block, units(l), units(l - 1)};
-        matmul_nt<T>(dZ_s, A_s, T(1), dW_s);
-        row_sums<T>(dZ_s, T(1), block + dW_s.size());
-      }
+      shard_sums(l, dZ, A_prev, shard_gradients);             // the same sums, each shard's apart
     }
     if (l == 1) break;                                       // dA[0] = dX is not needed
     MatrixView<T> dA{dA_.data(), units(l - 1), m_};
@@ -225,6 +214,26 @@ void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradien
     activation_backward<T>(arch_.hidden_activation, dA, Z(l - 1), G(l - 1), dA);  // dZ[l-1] = dA ⊙ g'(Z[l-1])
     std::swap(dZ_, dA_);
     dZ = {dZ_.data(), units(l - 1), m_};
+  }
+}
+
+template <typename T>
+void Network<T>::scale_by_inverse_m(int l) {
+  const T inv_m = T(1) / T(m_);
+  T* const g = dW(l).data;  // db[l] follows dW[l] in the block
+  for (std::size_t i = 0, n = dW(l).size() + units(l); i < n; ++i) g[i] *= inv_m;
+}
+
+template <typename T>
+void Network<T>::shard_sums(int l, MatrixView<const T> dZ, MatrixView<const T> A_prev, std::span<T> shard_gradients) {
+  const auto columns = [](MatrixView<const T> M, int first, int cols) { return MatrixView<const T>{M.col(first), M.rows, cols}; };
+  for (int s = 0, first = 0; first < m_; ++s, first += shard_columns) {
+    const int cols = std::min(shard_columns, m_ - first);
+    const MatrixView<const T> dZ_s = columns(dZ, first, cols), A_s = columns(A_prev, first, cols);
+    T* block = shard_gradients.data() + std::size_t(s) * parameters_.size() + offsets_[l];
+    const MatrixView<T> dW_s{block, units(l), units(l - 1)};
+    matmul_nt<T>(dZ_s, A_s, T(1), dW_s);                     // S_s = dZ_s A_sᵀ
+    row_sums<T>(dZ_s, T(1), block + dW_s.size());            // Σ_columns dZ_s
   }
 }
 

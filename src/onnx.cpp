@@ -135,6 +135,22 @@ class OnnxReader {
   void read_center(const onnx::NodeProto& node, const std::string& where);
   void read_divisor(const onnx::NodeProto& node, const std::string& where);
   void read_activation(const onnx::NodeProto& node, const std::string& where);
+  void read_flatten(const onnx::NodeProto& node, const std::string& where);
+
+  // The steps of read(): the model's opset, the graph's input, its nodes in order, its output,
+  // and the network they describe.
+  void check_opset();
+  void read_input(const onnx::GraphProto& graph);
+  void read_input_shape(const onnx::TensorShapeProto& shape);
+  void read_nodes(const onnx::GraphProto& graph);
+  void check_node(const onnx::NodeProto& node, const std::string& where) const;
+  void read_node(int index, const onnx::NodeProto& node);
+  void check_output(const onnx::GraphProto& graph) const;
+  Architecture architecture() const;
+  void read_hidden_activation(const std::map<std::string, std::string>& metadata, Architecture& arch) const;
+  void read_task(Architecture& arch) const;
+  void read_positive(const std::map<std::string, std::string>& metadata, Architecture& arch) const;
+  Network<float> network(const Architecture& arch) const;
 
   const std::string& path_;
   const onnx::ModelProto& model_;
@@ -382,13 +398,26 @@ void OnnxReader::read_activation(const onnx::NodeProto& node, const std::string&
 }
 
 Network<float> OnnxReader::read() {
-  for (const onnx::OperatorSetIdProto& opset : model_.opset_import())
-    if (opset.domain().empty() || opset.domain() == "ai.onnx") opset_ = opset.version();
-  if (opset_ <= 0) fail("no opset_import for the standard ONNX operators: not an ONNX model mlp can read");
+  check_opset();
   if (!model_.has_graph()) fail("no graph: not an ONNX model");
   const onnx::GraphProto& graph = model_.graph();
   for (const onnx::TensorProto& tensor : graph.initializer()) initializers_.emplace(tensor.name(), &tensor);
+  read_input(graph);
+  if (graph.output_size() != 1)
+    fail("the graph has " + std::to_string(graph.output_size()) + " outputs; an MLP has one");
+  if (graph.node_size() == 0) fail("the graph has no nodes");
+  read_nodes(graph);
+  check_output(graph);
+  return network(architecture());
+}
 
+void OnnxReader::check_opset() {
+  for (const onnx::OperatorSetIdProto& opset : model_.opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") opset_ = opset.version();
+  if (opset_ <= 0) fail("no opset_import for the standard ONNX operators: not an ONNX model mlp can read");
+}
+
+void OnnxReader::read_input(const onnx::GraphProto& graph) {
   // The one data input; IR version 3 models also list their initializers as inputs.
   for (const onnx::ValueInfoProto& value : graph.input()) {
     if (initializer(value.name()) != nullptr) continue;
@@ -399,73 +428,84 @@ Network<float> OnnxReader::read() {
     const onnx::TypeProto_Tensor& type = value.type().tensor_type();
     if (type.elem_type() != onnx::TensorProto::FLOAT)
       fail("graph input '" + input_ + "' is " + type_name(type.elem_type()) + ", mlp reads float32 only");
-    if (type.has_shape()) {
-      if (type.shape().dim_size() != 2)
-        fail("graph input '" + input_ + "' has " + std::to_string(type.shape().dim_size()) +
-             " dimensions; an MLP takes [batch, features]");
-      const onnx::TensorShapeProto_Dimension& columns = type.shape().dim(1);
-      if (columns.has_dim_value()) {
-        if (columns.dim_value() <= 0 || columns.dim_value() > INT_MAX)
-          fail("graph input '" + input_ + "' has " + std::to_string(columns.dim_value()) + " columns");
-        input_columns_ = int(columns.dim_value());
-      }
-    }
+    if (type.has_shape()) read_input_shape(type.shape());
   }
   if (input_.empty()) fail("the graph has no input");
-  if (graph.output_size() != 1)
-    fail("the graph has " + std::to_string(graph.output_size()) + " outputs; an MLP has one");
-  if (graph.node_size() == 0) fail("the graph has no nodes");
+}
 
+void OnnxReader::read_input_shape(const onnx::TensorShapeProto& shape) {
+  if (shape.dim_size() != 2)
+    fail("graph input '" + input_ + "' has " + std::to_string(shape.dim_size()) +
+         " dimensions; an MLP takes [batch, features]");
+  const onnx::TensorShapeProto_Dimension& columns = shape.dim(1);
+  if (!columns.has_dim_value()) return;
+  if (columns.dim_value() <= 0 || columns.dim_value() > INT_MAX)
+    fail("graph input '" + input_ + "' has " + std::to_string(columns.dim_value()) + " columns");
+  input_columns_ = int(columns.dim_value());
+}
+
+void OnnxReader::read_nodes(const onnx::GraphProto& graph) {
   for (int i = 0; i < graph.node_size(); ++i)
     for (const std::string& output : graph.node(i).output()) producer_.emplace(output, i);
-
   current_ = input_;
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const onnx::NodeProto& node = graph.node(i);
-    const std::string where = describe(i, node);
-    const std::string& op = node.op_type();
-    if (!node.domain().empty() && node.domain() != "ai.onnx")
-      fail(where + ": an op of domain '" + node.domain() + "'; mlp reads standard ONNX ops only");
-    const bool known = op == "Gemm" || op == "MatMul" || op == "Add" || op == "Relu" || op == "Sigmoid" ||
-                       op == "Tanh" || op == "Softmax" || op == "Identity" || op == "Flatten" || op == "Div" ||
-                       op == "Mul" || op == "Sub" || op == "IsNaN" || op == "Where";
-    if (!known)
-      fail(where + ": unsupported op; mlp reads Gemm, MatMul, Add, Relu, Sigmoid, Tanh, Softmax, Identity, "
-                   "Flatten, a /255 scaling and mlp's feature scaling (IsNaN, Where, Sub, Div)");
-    if (node.output_size() != 1) fail(where + ": has " + std::to_string(node.output_size()) + " outputs, expected 1");
-    // The fill reads the graph input twice (in the mask and as the values): outside the chain rule.
-    if (op == "IsNaN") {
-      read_missing(node, where);
-      continue;
-    }
-    if (op == "Where") {
-      read_fill(node, where);
-      current_ = node.output(0);
-      continue;
-    }
-    check_inputs(i, node, where);
-    if (op == "Gemm") read_gemm(node, where);
-    else if (op == "MatMul") read_matmul(node, where);
-    else if (op == "Add") read_add(node, where);
-    else if (op == "Sub") read_center(node, where);
-    else if (op == "Div" && !center_.empty() && scale_.empty()) read_divisor(node, where);
-    else if (op == "Div" || op == "Mul") read_scaling(node, where);
-    else if (op == "Flatten") {
-      if (!layers_.empty() || int_attribute(node, "axis", 1, where) != 1)
-        fail(where + ": mlp reads Flatten only with axis 1, before the first layer");
-    } else if (op != "Identity") {
-      read_activation(node, where);
-    }
-    current_ = node.output(0);
+  for (int i = 0; i < graph.node_size(); ++i) read_node(i, graph.node(i));
+}
+
+void OnnxReader::check_node(const onnx::NodeProto& node, const std::string& where) const {
+  const std::string& op = node.op_type();
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    fail(where + ": an op of domain '" + node.domain() + "'; mlp reads standard ONNX ops only");
+  const bool known = op == "Gemm" || op == "MatMul" || op == "Add" || op == "Relu" || op == "Sigmoid" ||
+                     op == "Tanh" || op == "Softmax" || op == "Identity" || op == "Flatten" || op == "Div" ||
+                     op == "Mul" || op == "Sub" || op == "IsNaN" || op == "Where";
+  if (!known)
+    fail(where + ": unsupported op; mlp reads Gemm, MatMul, Add, Relu, Sigmoid, Tanh, Softmax, Identity, "
+                 "Flatten, a /255 scaling and mlp's feature scaling (IsNaN, Where, Sub, Div)");
+  if (node.output_size() != 1) fail(where + ": has " + std::to_string(node.output_size()) + " outputs, expected 1");
+}
+
+void OnnxReader::read_node(int index, const onnx::NodeProto& node) {
+  const std::string where = describe(index, node);
+  const std::string& op = node.op_type();
+  check_node(node, where);
+  // The fill reads the graph input twice (in the mask and as the values): outside the chain rule.
+  if (op == "IsNaN") {
+    read_missing(node, where);
+    return;
   }
-  if (graph.output(0).name() != current_)
-    fail("graph output '" + graph.output(0).name() + "' is not the end of the chain ('" + current_ + "')");
-  if (graph.output(0).type().has_tensor_type() &&
-      graph.output(0).type().tensor_type().elem_type() != onnx::TensorProto::FLOAT)
-    fail("graph output '" + current_ + "' is " + type_name(graph.output(0).type().tensor_type().elem_type()) +
+  if (op == "Where") {
+    read_fill(node, where);
+    current_ = node.output(0);
+    return;
+  }
+  check_inputs(index, node, where);
+  if (op == "Gemm") read_gemm(node, where);
+  else if (op == "MatMul") read_matmul(node, where);
+  else if (op == "Add") read_add(node, where);
+  else if (op == "Sub") read_center(node, where);
+  else if (op == "Div" && !center_.empty() && scale_.empty()) read_divisor(node, where);
+  else if (op == "Div" || op == "Mul") read_scaling(node, where);
+  else if (op == "Flatten") read_flatten(node, where);
+  else if (op != "Identity") read_activation(node, where);
+  current_ = node.output(0);
+}
+
+void OnnxReader::read_flatten(const onnx::NodeProto& node, const std::string& where) {
+  if (!layers_.empty() || int_attribute(node, "axis", 1, where) != 1)
+    fail(where + ": mlp reads Flatten only with axis 1, before the first layer");
+}
+
+void OnnxReader::check_output(const onnx::GraphProto& graph) const {
+  const onnx::ValueInfoProto& output = graph.output(0);
+  if (output.name() != current_)
+    fail("graph output '" + output.name() + "' is not the end of the chain ('" + current_ + "')");
+  if (output.type().has_tensor_type() && output.type().tensor_type().elem_type() != onnx::TensorProto::FLOAT)
+    fail("graph output '" + current_ + "' is " + type_name(output.type().tensor_type().elem_type()) +
          ", mlp computes float32");
   if (layers_.empty()) fail("no Gemm or MatMul: no layer to read");
+}
 
+Architecture OnnxReader::architecture() const {
   // The metadata the graph cannot show (see the header).
   std::map<std::string, std::string> metadata;
   for (const onnx::StringStringEntryProto& entry : model_.metadata_props()) metadata[entry.key()] = entry.value();
@@ -474,6 +514,14 @@ Network<float> OnnxReader::read() {
   arch.pixel_input = pixels_;
   arch.sizes.push_back(layers_.front().cols);
   for (const Layer& layer : layers_) arch.sizes.push_back(layer.rows);
+  read_hidden_activation(metadata, arch);
+  read_task(arch);
+  if (arch.task == Task::binary) read_positive(metadata, arch);
+  check_architecture(arch, path_ + ": the graph's layers");
+  return arch;
+}
+
+void OnnxReader::read_hidden_activation(const std::map<std::string, std::string>& metadata, Architecture& arch) const {
   std::optional<Gap> hidden;
   for (std::size_t k = 0; k + 1 < gaps_.size(); ++k) {
     if (hidden && gaps_[k].op != hidden->op)
@@ -490,6 +538,9 @@ Network<float> OnnxReader::read() {
   } else if (const auto it = metadata.find("activation"); it != metadata.end()) {
     arch.hidden_activation = parse_activation(it->second, path_ + ": metadata_props activation");
   }
+}
+
+void OnnxReader::read_task(Architecture& arch) const {
   const Gap& last = gaps_.back();
   if (last.op == "Softmax") arch.task = Task::multiclass;
   else if (last.op.empty()) arch.task = Task::regression;
@@ -497,19 +548,21 @@ Network<float> OnnxReader::read() {
   else if (last.op == "Sigmoid")
     fail(last.node + ": Sigmoid on " + std::to_string(arch.outputs()) + " outputs; mlp's binary task has one output unit");
   else fail(last.node + ": " + last.op + " at the output; mlp's output layer has Softmax, Sigmoid or nothing");
-  if (arch.task == Task::binary) {
-    if (const auto it = metadata.find("positive"); it != metadata.end()) {
-      try {
-        std::size_t used = 0;
-        arch.positive = std::stoi(it->second, &used);
-        if (used != it->second.size()) throw std::invalid_argument("trailing");
-      } catch (const std::exception&) {
-        fail("metadata_props positive is '" + it->second + "', not an integer");
-      }
-    }
-  }
-  check_architecture(arch, path_ + ": the graph's layers");
+}
 
+void OnnxReader::read_positive(const std::map<std::string, std::string>& metadata, Architecture& arch) const {
+  const auto it = metadata.find("positive");
+  if (it == metadata.end()) return;
+  try {
+    std::size_t used = 0;
+    arch.positive = std::stoi(it->second, &used);
+    if (used != it->second.size()) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    fail("metadata_props positive is '" + it->second + "', not an integer");
+  }
+}
+
+Network<float> OnnxReader::network(const Architecture& arch) const {
   Network<float> net(arch);
   for (int l = 1; l <= net.depth(); ++l) {
     const Layer& layer = layers_[l - 1];

@@ -13,18 +13,13 @@
 
 namespace mlp {
 
-/// Samples held compactly: images as 8-bit pixels (scaled to [0,1] only when a batch is formed),
-/// other data as floats. Sample s occupies features consecutive values, from s * features.
-struct Dataset {
+/// Everything a Dataset holds besides its samples: where they came from, their shape, and what a
+/// CSV file said about its columns. One struct, so that subset() carries every field along.
+struct DatasetHeader {
   std::string feature_source;          ///< the file the features came from, for error messages
   std::string label_source;            ///< the file the labels came from, likewise
   int features = 0;                    ///< n[0]
-  std::size_t count = 0;               ///< number of samples
   bool pixel_input = true;             ///< features are in `pixels`, else in `values`
-  std::vector<std::uint8_t> pixels;    ///< count * features, when pixel_input
-  std::vector<float> values;           ///< count * features, otherwise
-  /// count * targets: a class index or regression targets, sample by sample; empty if unlabelled
-  std::vector<float> labels;
   int targets = 1;                     ///< label values per sample (regression with several targets)
 
   // What a CSV file said about its columns, for preprocessing (preprocessing.hpp) and messages.
@@ -39,6 +34,16 @@ struct Dataset {
   std::vector<std::vector<std::string>> categories;
   /// The names of the classes the labels index; empty: labels are the numbers as read.
   std::vector<std::string> classes;
+};
+
+/// Samples held compactly: images as 8-bit pixels (scaled to [0,1] only when a batch is formed),
+/// other data as floats. Sample s occupies features consecutive values, from s * features.
+struct Dataset : DatasetHeader {
+  std::size_t count = 0;               ///< number of samples
+  std::vector<std::uint8_t> pixels;    ///< count * features, when pixel_input
+  std::vector<float> values;           ///< count * features, otherwise
+  /// count * targets: a class index or regression targets, sample by sample; empty if unlabelled
+  std::vector<float> labels;
   std::vector<std::size_t> lines;      ///< CSV: the line of the file each sample starts on
   /// The line of sample s for messages: "wine.csv:12" (or "wine.csv, sample 12" without lines).
   std::string where(std::size_t s) const;

@@ -118,6 +118,11 @@ class Network {
   MatrixView<const T> forward_pass(MatrixView<const T> X, double dropout_rate, Rng* rng, int first, int batch_columns);
   // Fills `gradients` (parameter_count() values), or with shard_gradients each shard's block.
   void backward_pass(MatrixView<const T> Y, std::span<T> shard_gradients);
+  // dW[l] and db[l] times 1/m, the mean over the batch.
+  void scale_by_inverse_m(int l);
+  // Each shard's S_s = dZ_s A_sᵀ and Σ_columns dZ_s of layer l, unscaled, into its block of
+  // shard_gradients (see backward_shards).
+  void shard_sums(int l, MatrixView<const T> dZ, MatrixView<const T> A_prev, std::span<T> shard_gradients);
 
   Architecture arch_;
   std::vector<T> parameters_;
