@@ -50,6 +50,13 @@ void row_sums(MatrixView<const T> dZ, T scale, T* db) {
 }
 
 template <typename T>
+void scale_in_place(std::span<T> x, T scale) {
+  vectorized([&](auto) MLP_VECTOR_BODY {
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] *= scale;
+  });
+}
+
+template <typename T>
 void row_sums_shards(MatrixView<const T> dZ, int shard, T* db) {
   thread_local std::vector<T> sum;  // one shard's sums; kept, as every batch needs it again
   sum.resize(dZ.rows);
@@ -67,6 +74,7 @@ void row_sums_shards(MatrixView<const T> dZ, int shard, T* db) {
   template void matmul_nt(MatrixView<const T>, MatrixView<const T>, T, MatrixView<T>);      \
   template void matmul_nt_shards(MatrixView<const T>, MatrixView<const T>, int, MatrixView<T>); \
   template void row_sums_shards(MatrixView<const T>, int, T*);                              \
+  template void scale_in_place(std::span<T>, T);                                            \
   template void matmul_tn(MatrixView<const T>, MatrixView<const T>, MatrixView<T>);         \
   template void row_sums(MatrixView<const T>, T, T*);
 MLP_INSTANTIATE(float)

@@ -219,9 +219,8 @@ void Network<T>::backward_pass(MatrixView<const T> Y, std::span<T> shard_gradien
 
 template <typename T>
 void Network<T>::scale_by_inverse_m(int l) {
-  const T inv_m = T(1) / T(m_);
-  T* const g = dW(l).data;  // db[l] follows dW[l] in the block
-  for (std::size_t i = 0, n = dW(l).size() + units(l); i < n; ++i) g[i] *= inv_m;
+  // db[l] follows dW[l] in the block
+  scale_in_place<T>(std::span<T>(dW(l).data, dW(l).size() + units(l)), T(1) / T(m_));
 }
 
 template <typename T>

@@ -232,5 +232,19 @@ TEST(Kernels, LinearForwardOnAViewOfFirstColumns) {
   }
 }
 
+TEST(Kernels, ScaleInPlaceRoundsEachProductOnce) {
+  // 37 values: whole vectors and a tail, with every kernel the CPU has.
+  Rng rng(3);
+  const Matrix<float> x = random_matrix<float>(37, 1, rng);
+  const MicroKernel chosen = micro_kernel();
+  for (MicroKernel kernel : {MicroKernel::portable, MicroKernel::avx2, MicroKernel::avx512}) {
+    if (!use_micro_kernel(kernel)) continue;
+    std::vector<float> y(x.data(), x.data() + 37);
+    scale_in_place<float>(y, 1.0f / 3.0f);
+    for (int i = 0; i < 37; ++i) EXPECT_EQ(y[i], x(i, 0) * (1.0f / 3.0f)) << to_string(kernel) << " " << i;
+  }
+  use_micro_kernel(chosen);
+}
+
 }  // namespace
 }  // namespace mlp

@@ -3,6 +3,8 @@
 /// Each is instantiated for float and double; the outputs must not overlap the inputs.
 #pragma once
 
+#include <span>
+
 #include "mlp/matrix.hpp"
 
 namespace mlp {
@@ -38,5 +40,9 @@ void matmul_tn(MatrixView<const T> W, MatrixView<const T> dZ, MatrixView<T> dA_p
 /// db = scale · Σ_columns dZ.   dZ (n, m), db (n).
 template <typename T>
 void row_sums(MatrixView<const T> dZ, T scale, T* db);
+
+/// x = scale · x, each value rounded once.
+template <typename T>
+void scale_in_place(std::span<T> x, T scale);
 
 }  // namespace mlp
