@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx csv model onnx)
+[ ${#targets[@]} -gt 0 ] || targets=(idx csv model onnx serve_request)
 
 # clang 14 on Debian 12; libFuzzer and the sanitizers' runtimes come with libclang-rt-14-dev.
 scripts/install-deps.sh clang libclang-rt-14-dev libomp-dev

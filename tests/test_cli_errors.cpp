@@ -56,6 +56,15 @@ TEST_F(CliErrors, NotFiniteValuesInCsv) {
   expect_error("train --data '" + dir / "pixels.csv" + "' --epochs 1", "'-inf' is not a finite number");
 }
 
+TEST_F(CliErrors, ControlCharactersOfTheInputAreEscapedInTheOneLine) {
+  // A quoted CSV field may hold a newline; the message quoting it stays one line.
+  std::ofstream(dir / "newline.csv") << "a,b,y\n\"1\n2\",3,0\n4,5,1\n";
+  expect_error("train --data '" + dir / "newline.csv" + "' --label-column y --epochs 1 --quiet",
+               "newline.csv:2: column 'a' (0): '1\\n2' is not a number");
+  std::ofstream(dir / "control.csv") << "a,b,y\n\"x\ty\x01\",3,0\n4,5,1\n";
+  expect_error("train --data '" + dir / "control.csv" + "' --label-column y --epochs 1 --quiet", "'x\\ty\\x01'");
+}
+
 TEST_F(CliErrors, EmptyFiles) {
   std::ofstream(dir / "empty.csv").flush();
   expect_error(train_csv(dir / "empty.csv"), "empty.csv: no samples");
