@@ -1,12 +1,15 @@
-// The top-level options and the parse-then-run frame of `mlp` and `mlp-serve`.
+// The frame of mlp, mlp-serve and mlp-onnx: top-level options, parsing, running, one-line errors.
 #include "command_line.hpp"
 
 #include <omp.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
+#include <vector>
 
 #include <mlp/error.hpp>
 
@@ -14,15 +17,35 @@
 
 namespace mlp::cli {
 
-void add_global_options(CLI::App& app, GlobalOptions& options) {
-  app.require_subcommand(1);
-  app.fallthrough();  // --threads may come after the subcommand too
-  app.add_option("--threads", options.threads, "Threads at most (default: all cores); results are the same bits for any count, and training times one thread against these and uses the faster")
-      ->check(CLI::Range(1, 1024));
-  app.set_version_flag("--version", "mlp 0.1.0");
+namespace {
+
+// The line for an unknown subcommand in argv[1]; "" when it names one, or is an option.
+std::string unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  const std::vector<std::string> names = command_names(app);
+  if (std::find(names.begin(), names.end(), argv[1]) != names.end()) return "";
+  const std::string suggestion = closest(argv[1], names);
+  if (!suggestion.empty()) return "unknown command '" + std::string(argv[1]) + "' (did you mean '" + suggestion + "'?)";
+  std::string list;
+  for (const std::string& name : names) list += (list.empty() ? "" : ", ") + name;
+  return "unknown command '" + std::string(argv[1]) + "' (expected one of " + list + ")";
 }
 
-int parse_and_run(CLI::App& app, int argc, char** argv, const GlobalOptions& options, const std::function<int()>& run) {
+}  // namespace
+
+int run_program(int argc, char** argv, const std::function<RunCommand(CLI::App&)>& add) {
+  CLI::App app{"mlp: train and run multilayer perceptrons on MNIST-style images and tabular data"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --threads may come after the subcommand too
+  int threads = 0;    // 0: all cores
+  app.add_option("--threads", threads, "Threads at most (default: all cores); results are the same bits for any count, and training times one thread against these and uses the faster")
+      ->check(CLI::Range(1, 1024));
+  app.set_version_flag("--version", "mlp 0.1.0");
+  const RunCommand run = add(app);
+  if (const std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+    std::fprintf(stderr, "mlp: %s\n", unknown.c_str());
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -41,7 +64,7 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const GlobalOptions& opt
   // instead of SIGXFSZ killing the program with half a line of output.
   std::signal(SIGXFSZ, SIG_IGN);
   try {
-    if (options.threads > 0) omp_set_num_threads(options.threads);
+    if (threads > 0) omp_set_num_threads(threads);
     return run();
   } catch (const mlp::Error& e) {
     std::fprintf(stderr, "mlp: %s\n", e.what());

@@ -1,5 +1,5 @@
-// What both programs share, `mlp` and the `mlp-serve` it runs for `mlp serve`: the top-level
-// options, and parsing and running a subcommand with one-line errors.
+// The frame of the three programs, `mlp` and the `mlp-serve` and `mlp-onnx` it runs: the
+// top-level options, then a subcommand parsed and run with one-line errors.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,15 +7,12 @@
 
 namespace mlp::cli {
 
-// The options given before the subcommand (--threads, --version).
-struct GlobalOptions {
-  int threads = 0;  // 0: all cores
-};
+// What runs the subcommand that was given, its options filled in; returns the exit status.
+using RunCommand = std::function<int()>;
 
-void add_global_options(CLI::App& app, GlobalOptions& options);
-
-// Parses argv into `app` and calls `run` with the subcommand's options filled in. A syntax error,
-// an mlp::Error or running out of memory is one line on stderr and a non-zero status.
-int parse_and_run(CLI::App& app, int argc, char** argv, const GlobalOptions& options, const std::function<int()>& run);
+// Puts the top-level options (--threads, --version) into an app and the subcommands that `add`
+// puts in, parses argv and calls what `add` returned. An unknown subcommand, a syntax error, an
+// mlp::Error or running out of memory is one line on stderr and a non-zero status.
+int run_program(int argc, char** argv, const std::function<RunCommand(CLI::App&)>& add);
 
 }  // namespace mlp::cli
