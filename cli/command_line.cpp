@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -32,6 +33,8 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv) {
 }
 
 }  // namespace
+
+bool chosen(const CLI::App* command) { return command->parsed(); }
 
 int run_program(int argc, char** argv, const std::function<RunCommand(CLI::App&)>& add) {
   CLI::App app{"mlp: train and run multilayer perceptrons on MNIST-style images and tabular data"};

@@ -2,8 +2,12 @@
 // top-level options, then a subcommand parsed and run with one-line errors.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <functional>
+
+// CLI11's App, declared only: including CLI11 costs each file that includes this one seconds.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace mlp::cli {
 
@@ -14,5 +18,8 @@ using RunCommand = std::function<int()>;
 // puts in, parses argv and calls what `add` returned. An unknown subcommand, a syntax error, an
 // mlp::Error or running out of memory is one line on stderr and a non-zero status.
 int run_program(int argc, char** argv, const std::function<RunCommand(CLI::App&)>& add);
+
+// Whether `command` is the subcommand given on the command line.
+bool chosen(const CLI::App* command);
 
 }  // namespace mlp::cli

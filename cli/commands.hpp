@@ -1,7 +1,6 @@
 // The `mlp` subcommands: their options, and the functions that run them over the library.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +10,10 @@
 
 #include <mlp/data.hpp>
 #include <mlp/training.hpp>
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace mlp::cli {
 

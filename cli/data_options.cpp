@@ -2,6 +2,7 @@
 // are written, and the training data's splits and preprocessing.
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 

@@ -1,4 +1,5 @@
 // `mlp eval`: loss, accuracy, per-class scores and the confusion matrix of a model on a test set.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <string>

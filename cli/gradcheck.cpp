@@ -1,4 +1,5 @@
 // `mlp gradcheck`: backpropagation against finite differences, in double, on a random network.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include <mlp/gradcheck.hpp>

@@ -1,7 +1,6 @@
 // The `mlp` command line: parses options with CLI11 and hands them to the subcommands.
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -51,14 +50,14 @@ int main(int argc, char** argv) {
     CLI::App* import_app = add_import_command(app, import_command);
     CLI::App* serve_app = add_serve_command(app, serve);
     return [=, &train, &eval, &predict, &gradcheck, &show] {
-      if (*train_app) return run_train(train);
-      if (*eval_app) return run_eval(eval);
-      if (*predict_app) return run_predict(predict);
-      if (*gradcheck_app) return run_gradcheck(gradcheck);
-      if (*show_app) return run_show(show);
-      if (*export_app) return run_program_beside("mlp-onnx", "export", argv);
-      if (*import_app) return run_program_beside("mlp-onnx", "import", argv);
-      if (*serve_app) return run_program_beside("mlp-serve", "serve", argv);
+      if (chosen(train_app)) return run_train(train);
+      if (chosen(eval_app)) return run_eval(eval);
+      if (chosen(predict_app)) return run_predict(predict);
+      if (chosen(gradcheck_app)) return run_gradcheck(gradcheck);
+      if (chosen(show_app)) return run_show(show);
+      if (chosen(export_app)) return run_program_beside("mlp-onnx", "export", argv);
+      if (chosen(import_app)) return run_program_beside("mlp-onnx", "import", argv);
+      if (chosen(serve_app)) return run_program_beside("mlp-serve", "serve", argv);
       return 0;
     };
   });

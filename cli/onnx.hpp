@@ -1,8 +1,11 @@
 // `mlp export` and `mlp import`: a model file to ONNX and back.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace mlp::cli {
 

@@ -11,6 +11,6 @@ int main(int argc, char** argv) {
   return run_program(argc, argv, [&](CLI::App& app) -> RunCommand {
     CLI::App* export_app = add_export_command(app, export_command);
     add_import_command(app, import_command);
-    return [&, export_app] { return *export_app ? run_export(export_command) : run_import(import_command); };
+    return [&, export_app] { return chosen(export_app) ? run_export(export_command) : run_import(import_command); };
   });
 }

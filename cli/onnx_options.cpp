@@ -1,6 +1,8 @@
 // The options of `mlp export` and `mlp import`: `mlp` checks them before it runs mlp-onnx.
 #include "onnx.hpp"
 
+#include <CLI/CLI.hpp>
+
 namespace mlp::cli {
 
 CLI::App* add_export_command(CLI::App& app, ExportCommand& command) {

@@ -1,4 +1,5 @@
 // `mlp predict`: the class and probabilities (or outputs) of a model for each sample of a file.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 

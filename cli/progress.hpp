@@ -2,11 +2,14 @@
 // bar per epoch on a terminal, plain lines otherwise).
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <string>
 
 #include <mlp/training.hpp>
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace mlp::cli {
 

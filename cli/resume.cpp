@@ -1,6 +1,7 @@
 // `mlp train --resume`: the command line a checkpoint keeps, and the run it goes on with.
 #include "resume.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <utility>

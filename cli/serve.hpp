@@ -1,9 +1,12 @@
 // `mlp serve`: a model behind HTTP (JSON API) with a page to draw digits on.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstddef>
 #include <string>
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace mlp::cli {
 

@@ -1,4 +1,5 @@
 // The options of `mlp serve`, apart from the server: `mlp` checks them before it runs mlp-serve.
+#include <CLI/CLI.hpp>
 #include <cstddef>
 
 #include "progress.hpp"

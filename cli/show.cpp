@@ -2,6 +2,7 @@
 // weights as a picture, or one input sample as a picture with the model's prediction.
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,6 +1,7 @@
 // Edit distances over option and subcommand names, for the hints of the parse error messages.
 #include "suggest.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 

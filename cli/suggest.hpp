@@ -1,10 +1,14 @@
 // "Did you mean ...?": the closest known option or subcommand to a mistyped one.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace CLI {
+class App;
+class ParseError;
+}  // namespace CLI
 
 namespace mlp::cli {
 

@@ -2,7 +2,6 @@
 // preprocessing, and a model's view of a file.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +12,10 @@
 #include <mlp/preprocessing.hpp>
 
 #include "commands.hpp"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace mlp::cli {
 

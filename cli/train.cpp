@@ -1,4 +1,5 @@
 // `mlp train`: builds or loads a network, trains it, and writes the model and metrics.
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <cmath>
