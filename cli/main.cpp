@@ -19,7 +19,7 @@ namespace {
 
 // `mlp serve` is the program mlp-serve beside this one, with the same arguments, and `mlp export`
 // and `mlp import` are mlp-onnx: the libraries they need (HTTP with OpenSSL, protobuf) would
-// otherwise load with every command, 4 of its 6.5 ms of start-up. The options were checked here
+// otherwise load with every command: 3.7 of its 6.5 ms of start-up. The options were checked here
 // already; the process (and its PID) stays the same.
 int run_program_beside(const std::string& name, const std::string& command, char** argv) {
   std::error_code error;
