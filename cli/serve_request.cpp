@@ -135,9 +135,9 @@ class PredictSax : public nlohmann::json_sax<json> {
   }
   std::string where() const { return "inputs[" + std::to_string(request_.data.count) + "]"; }
   bool unexpected(const std::string& what) {
-    const std::string values = table() ? " values" : " numbers";
-    if (depth_ == 3) return fail(where() + "[" + std::to_string(column_) + "]: expected a" + (table() ? " value" : " number") + ", got " + what);
-    if (depth_ == 2) return fail(where() + ": expected an array of " + std::to_string(width_) + values + ", got " + what);
+    const std::string value = table() ? "value" : "number";  // what an input holds
+    if (depth_ == 3) return fail(where() + "[" + std::to_string(column_) + "]: expected a " + value + ", got " + what);
+    if (depth_ == 2) return fail(where() + ": expected an array of " + std::to_string(width_) + " " + value + "s, got " + what);
     if (depth_ == 1 && key_ == "hidden") return fail("\"hidden\": expected true or false, got " + what);
     if (depth_ == 1) return fail("\"inputs\": expected an array of inputs, got " + what);
     return fail("expected a JSON object {\"inputs\": [[...], ...]}, got " + what);

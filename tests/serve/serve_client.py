@@ -57,6 +57,17 @@ class Server:
             connection.close()
 
 
+def is_json_error(status, headers, body):
+    """A 4xx whose body is one line of JSON {"error": "..."}."""
+    text = body.decode("utf-8", "replace")
+    try:
+        error = json.loads(text)["error"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return 400 <= status < 500 and headers.get("Content-Type") == "application/json" and \
+        text.count("\n") == 1 and text.endswith("\n") and isinstance(error, str) and error
+
+
 def read_mnist_test(folder, count):
     """The first `count` test images (lists of 784 ints) and labels of an MNIST folder."""
     def read(name):

@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_client import Checks, Server, mlp_predict, read_mnist_test  # noqa: E402
+from serve_client import Checks, Server, is_json_error, mlp_predict, read_mnist_test  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 READ_TIMEOUT = 0.5  # seconds; short so that the slow-client checks take seconds
@@ -28,17 +28,6 @@ READ_TIMEOUT = 0.5  # seconds; short so that the slow-client checks take seconds
 
 def without_index(predictions):
     return [{k: v for k, v in p.items() if k != "index"} for p in predictions]
-
-
-def is_json_error(status, headers, body):
-    """A 4xx whose body is one line of JSON {"error": "..."}."""
-    text = body.decode("utf-8", "replace")
-    try:
-        error = json.loads(text)["error"]
-    except (ValueError, KeyError, TypeError):
-        return False
-    return 400 <= status < 500 and headers.get("Content-Type") == "application/json" and \
-        text.count("\n") == 1 and text.endswith("\n") and isinstance(error, str) and error
 
 
 def raw_exchange(port, data, read_timeout=10):

@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_client import Checks, Server  # noqa: E402
+from serve_client import Checks, Server, is_json_error  # noqa: E402
 
 COLORS = ["red", "green", "blue"]
 
@@ -49,10 +49,9 @@ def predict_file(mlp, model, rows, path, header):
 
 
 def expect_error(check, server, inputs, words, what):
-    status, _, body = server.request("POST", "/v1/predict", {"inputs": inputs})
-    text = body.decode("utf-8", "replace")
-    error = json.loads(text).get("error", "") if status == 400 else ""
-    check(status == 400 and text.count("\n") == 1 and all(w in error for w in words), f"{what}: 400 {error!r}")
+    status, headers, body = server.request("POST", "/v1/predict", {"inputs": inputs})
+    error = json.loads(body)["error"] if is_json_error(status, headers, body) else ""
+    check(status == 400 and error and all(w in error for w in words), f"{what}: {status} {error!r}")
 
 
 def main():
